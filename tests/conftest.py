@@ -1,0 +1,103 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop
+
+from intents.classifier import IntentClassifier
+
+DEMO_BOT_FILE = Path(__file__).resolve().parent.parent / "intents" / "demo" / "demo_bot.json"
+
+
+@pytest.fixture(scope="session")
+def demo_definition() -> dict:
+    return json.loads(DEMO_BOT_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo_artifact(tmp_path_factory, demo_definition) -> Path:
+    """The demo bot's classifier, trained once per test session (the real model, not a stand-in)."""
+    texts, intents, languages = [], [], []
+    for intent in demo_definition["intents"]:
+        for language, examples in intent["examples"].items():
+            texts += examples
+            intents += [intent["slug"]] * len(examples)
+            languages += [language] * len(examples)
+    path = tmp_path_factory.mktemp("models") / "demo" / "v1"
+    IntentClassifier.train(texts=texts, intents=intents, languages=languages).save(path)
+    return path
+
+
+@pytest.fixture
+def model_dir(tmp_path, settings) -> Path:
+    settings.CHARLA_MODEL_DIR = tmp_path / "models"
+    return settings.CHARLA_MODEL_DIR
+
+
+@pytest.fixture
+def demo_bot(db, demo_definition):
+    from intents.services import bot_load_definition
+
+    return bot_load_definition(definition=demo_definition)
+
+
+@pytest.fixture
+def trained_demo_bot(demo_bot, demo_artifact):
+    """The demo bot with its production model in place."""
+    from intents.models import ModelVersion
+
+    ModelVersion.objects.create(
+        bot=demo_bot,
+        version=1,
+        stage=ModelVersion.Stage.PRODUCTION,
+        encoder="all-MiniLM-L6-v2",
+        data_fingerprint="test",
+        artifact_path=str(demo_artifact),
+    )
+    return demo_bot
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process, as the embedded default does, for tests that are not about the worker."""
+    from chatbot.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="module")
+def stack_logs(request):
+    """Logs of the processes a test module starts, kept under test-artifacts/ for a failed run."""
+    path = ROOT / "test-artifacts" / "logs" / request.module.__name__.rsplit(".", 1)[-1]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def web(django_db_setup, stack_logs):
+    port = free_port()
+    origins = f"http://127.0.0.1:8000,http://127.0.0.1:{port},http://localhost:{port}"
+    process = start_daphne(port, stack_env({"CHARLA_ALLOWED_ORIGINS": origins}), stack_logs / "daphne.log")
+    yield f"ws://127.0.0.1:{port}/ws/chat/demo/"
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, stack_logs):
+    process = start_worker("e2e", stack_env(), stack_logs / "worker.log")
+    yield process
+    stop(process)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_redis():
+    """Start from an empty Redis database: tasks queued by an earlier, aborted run name rows that are gone."""
+    import redis
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()

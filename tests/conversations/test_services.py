@@ -1,0 +1,141 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from conversations.models import Conversation, Message, Visitor
+from conversations.selectors import messages_after
+from conversations.services import (
+    EarlierTurnPending,
+    MessageRejected,
+    message_answer,
+    message_receive,
+    session_open,
+)
+from conversations.tokens import visitor_token_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _open(bot, token=None, user_id=None, language="en"):
+    return session_open(bot=bot, user_id=user_id, token=token, language=language)
+
+
+def test_a_token_returns_the_visitor_to_the_same_conversation(demo_bot):
+    """Connecting again with the token of the first session opens the same conversation."""
+    first = _open(demo_bot)
+    again = _open(demo_bot, token=first.token)
+    assert again.conversation_id == first.conversation_id
+    assert Visitor.objects.count() == 1
+
+
+def test_a_forged_or_foreign_token_gets_a_new_visitor(demo_bot):
+    """A token that does not verify is ignored: the visitor starts a conversation of their own."""
+    first = _open(demo_bot)
+    forged = first.token[:-2] + ("AA" if not first.token.endswith("AA") else "BB")
+    assert _open(demo_bot, token=forged).conversation_id != first.conversation_id
+    assert _open(demo_bot, token="not-a-token").conversation_id != first.conversation_id
+
+
+def test_a_logged_in_user_gets_their_own_conversation(demo_bot):
+    """A user's conversation follows the user, whatever token the browser holds."""
+    user = get_user_model().objects.create_user("ana", password="x")
+    anonymous = _open(demo_bot)
+    mine = _open(demo_bot, user_id=user.pk, token=anonymous.token)
+    assert mine.conversation_id != anonymous.conversation_id
+    assert _open(demo_bot, user_id=user.pk).conversation_id == mine.conversation_id
+
+
+def test_a_user_visitor_token_does_not_open_the_users_conversation_anonymously(demo_bot):
+    """Anonymous tokens never reach a logged-in user's visitor."""
+    user = get_user_model().objects.create_user("ben", password="x")
+    mine = _open(demo_bot, user_id=user.pk)
+    stolen = visitor_token_make(visitor_id=Visitor.objects.get(user=user).id)
+    assert _open(demo_bot, token=stolen).conversation_id != mine.conversation_id
+
+
+def test_messages_get_gapless_seqs_and_a_retried_send_is_stored_once(demo_bot):
+    """seq counts 1, 2, … per conversation; the same client_id returns the stored message."""
+    session = _open(demo_bot)
+    first, created = message_receive(conversation_id=session.conversation_id, text="hola", client_id="c1")
+    assert created and first.seq == 1
+    again, created = message_receive(conversation_id=session.conversation_id, text="hola", client_id="c1")
+    assert not created and again.pk == first.pk
+    assert Message.objects.filter(conversation_id=session.conversation_id, role="user").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "client_id", "code"),
+    [
+        ("", "c", "empty_text"),
+        ("   ", "c", "empty_text"),
+        (None, "c", "empty_text"),
+        (42, "c", "empty_text"),
+        ("x" * 2001, "c", "text_too_long"),
+        ("a\x00b", "c", "invalid_text"),
+        ("hello", "", "invalid_client_id"),
+        ("hello", None, "invalid_client_id"),
+        ("hello", "x" * 101, "invalid_client_id"),
+    ],
+)
+def test_bad_messages_are_rejected_and_nothing_is_stored(demo_bot, text, client_id, code):
+    """Bad input gets a coded error and changes nothing."""
+    session = _open(demo_bot)
+    with pytest.raises(MessageRejected) as rejected:
+        message_receive(conversation_id=session.conversation_id, text=text, client_id=client_id)
+    assert rejected.value.code == code
+    assert not Message.objects.exists()
+    assert Conversation.objects.get(pk=session.conversation_id).last_seq == 0
+
+
+def test_a_message_is_answered_once_in_its_language(trained_demo_bot):
+    """The answer is stored once, replies to the message, and speaks the language of the message."""
+    session = _open(trained_demo_bot)
+    message, _ = message_receive(conversation_id=session.conversation_id, text="hola", client_id="a")
+    reply, created = message_answer(message_id=message.pk)
+    assert created and reply.reply_to_id == message.pk and reply.seq == 2
+    assert (reply.intent, reply.language) == ("greet", "es")
+    assert reply.text in trained_demo_bot.intents.get(name="greet").responses.filter(language="es").values_list(
+        "text", flat=True
+    )
+    same, created = message_answer(message_id=message.pk)
+    assert not created and same.pk == reply.pk
+    message.refresh_from_db()
+    assert message.status == Message.Status.ANSWERED and message.intent == "greet" and message.ranking
+
+
+def test_dialogue_steps_wait_for_earlier_turns(trained_demo_bot):
+    """A later message is not answered before an earlier one of the same conversation."""
+    session = _open(trained_demo_bot)
+    first, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
+    second, _ = message_receive(conversation_id=session.conversation_id, text="thanks a lot", client_id="2")
+    with pytest.raises(EarlierTurnPending):
+        message_answer(message_id=second.pk)
+    assert not Message.objects.filter(role="bot").exists()
+    message_answer(message_id=first.pk)
+    reply, _ = message_answer(message_id=second.pk)
+    assert [m["seq"] for m in messages_after(conversation_id=session.conversation_id, after_seq=0)] == [1, 2, 3, 4]
+    assert reply.reply_to_id == second.pk and reply.seq == 4
+
+
+def test_unclear_messages_get_the_fallback(trained_demo_bot):
+    """Below the bot's confidence threshold the answer is a fallback, not a guess."""
+    trained_demo_bot.confidence_threshold = 1.0
+    trained_demo_bot.save()
+    session = _open(trained_demo_bot)
+    message, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="x")
+    reply, _ = message_answer(message_id=message.pk)
+    assert reply.intent == "fallback"
+    assert reply.text in trained_demo_bot.fallback_responses["en"]
+
+
+def test_resume_returns_history_in_order_in_the_message_shape(trained_demo_bot):
+    """messages_after gives every message past the seq, user and bot, as protocol frames."""
+    session = _open(trained_demo_bot)
+    for n, text in enumerate(["hello", "what are your opening hours?"]):
+        message, _ = message_receive(conversation_id=session.conversation_id, text=text, client_id=str(n))
+        message_answer(message_id=message.pk)
+    frames = messages_after(conversation_id=session.conversation_id, after_seq=1)
+    assert [(f["seq"], f["role"]) for f in frames] == [(2, "bot"), (3, "user"), (4, "bot")]
+    assert frames[0]["reply_to"] == 1 and frames[2]["reply_to"] == 3
+    assert frames[1] == {"type": "message", "seq": 3, "role": "user", "text": "what are your opening hours?",
+                         "client_id": "1", "language": "en"}
+    assert frames[2]["intent"] == "opening_hours"

@@ -1,0 +1,103 @@
+"""Real processes for end-to-end tests: daphne and Celery workers against the test database."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import closing
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stack_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test process's settings, pointed at the test database the test session created."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", **(extra or {})}
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+        with closing(socket.socket()) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port} after {timeout}s")
+
+
+def start_daphne(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "chatbot.asgi:application"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, process)
+    return process
+
+
+def start_worker(name: str, env: dict[str, str], log: Path, pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", "inference,default", f"--pool={pool}",
+         f"--concurrency={concurrency}", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+         "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Client:
+    def __init__(self, socket):
+        self.socket = socket
+
+    async def frame(self, timeout: float = 60) -> dict:
+        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+
+    async def send(self, frame) -> None:
+        await self.socket.send(frame if isinstance(frame, (str, bytes)) else json.dumps(frame))
+
+    async def say(self, text: str, client_id: str | None = None) -> dict:
+        """Send a message and return the bot's answer to it."""
+        client_id = client_id or uuid.uuid4().hex
+        await self.send({"type": "message", "client_id": client_id, "text": text})
+        ack = await self.frame()
+        assert ack["type"] == "ack" and ack["client_id"] == client_id
+        while (frame := await self.frame())["type"] != "message":
+            assert frame == {"type": "typing", "on": True}
+        assert frame["reply_to"] == ack["seq"]
+        return frame
+
+
+async def open_chat(url: str) -> tuple[Client, dict]:
+    socket = await websockets.connect(url, origin="http://127.0.0.1:8000", open_timeout=30)
+    client = Client(socket)
+    session = await client.frame()
+    assert session["type"] == "session"
+    return client, session
