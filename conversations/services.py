@@ -118,16 +118,23 @@ def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) ->
 
 
 def message_answer(*, message_id: int) -> tuple[Message, bool]:
-    """Classify a user message and store its one answer, in seq order; (reply, created).
-
-    The model runs before the conversation's row lock is taken; the dialogue step runs inside it.
-    """
+    """Classify a user message and store its one answer, in seq order; (reply, created)."""
     message = Message.objects.select_related("conversation").get(pk=message_id)
     reply = Message.objects.filter(reply_to_id=message.pk).first()
     if reply is not None:
         return reply, False
     prediction, version = intent_predict(bot_id=message.conversation.bot_id, text=message.text)
+    return message_reply_store(message_id=message_id, prediction=prediction, version=version)
+
+
+def message_reply_store(*, message_id: int, prediction: Prediction, version: ModelVersion) -> tuple[Message, bool]:
+    """Apply the dialogue step for an already classified user message; (reply, created).
+
+    Runs inside the conversation's row lock, so the model must have run before (no lock during inference).
+    Raises EarlierTurnPending while an earlier user message of the conversation is unanswered.
+    """
     with transaction.atomic():
+        message = Message.objects.get(pk=message_id)
         conversation = Conversation.objects.select_for_update().select_related("bot").get(pk=message.conversation_id)
         reply = Message.objects.filter(reply_to_id=message.pk).first()
         if reply is not None:
