@@ -1,0 +1,145 @@
+"""Start a local stack (daphne + workers on PostgreSQL/Redis), load it with bench.chat_load, stop it.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/charla_bench REDIS_URL=redis://127.0.0.1:6379/6 \
+        .venv/bin/python -m bench.stack --modes celery,batched --workers 2 --rate 100 --duration 15 \
+        --json bench/results/stack.json
+
+For each mode it starts a fresh daphne and N worker processes, runs the scenarios side by side (one
+conversation turn by turn; many conversations at --rate), and stops everything; the model alone is
+measured in the same run, so every figure is also a ratio. Everything binds to 127.0.0.1.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench import chat_load
+from bench.tally import percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def workers_start(mode: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
+    """`celery`: one prefork Celery worker with `count` children. `batched`: `count` answer_worker processes."""
+    if mode == "celery":
+        command = [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", "inference,default", "--pool=prefork",
+                   f"--concurrency={count}", "-n", "bench@%h", "--without-gossip", "--without-mingle",
+                   "--loglevel=WARNING"]  # fmt: skip
+        return [subprocess.Popen(command, cwd=ROOT, env=env, stdout=(logs / "celery.log").open("ab"),
+                                 stderr=subprocess.STDOUT)]  # fmt: skip
+    return [
+        subprocess.Popen([PYTHON, "manage.py", "answer_worker"], cwd=ROOT, env=env,
+                         stdout=(logs / f"answer-worker-{i}.log").open("ab"), stderr=subprocess.STDOUT)
+        for i in range(count)
+    ]  # fmt: skip
+
+
+@contextmanager
+def stack(mode: str, workers: int, port: int, logs: Path):
+    from tests.live import start_daphne, stop
+
+    env = {**os.environ, "CHARLA_INFERENCE_BATCH": "1" if mode == "batched" else "0", "PYTHONUNBUFFERED": "1",
+           "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000"}  # fmt: skip
+    web = start_daphne(port, env, logs / f"daphne-{mode}.log")
+    processes = [web, *workers_start(mode, workers, env, logs)]
+    try:
+        yield web
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def model_alone(samples: int) -> dict:
+    """The production classifier in this process, one sentence at a time: the floor a chat turn is compared with."""
+    import django
+
+    django.setup()
+    from intents.classifier import configure_threads
+    from intents.selectors import production_version_for_bot
+    from intents.models import Bot
+    from intents.services import intent_predict
+
+    configure_threads(1)
+    bot = Bot.objects.get(slug="demo")
+    assert production_version_for_bot(bot_id=bot.pk) is not None
+    texts = chat_load.TEXTS
+    intent_predict(bot_id=bot.pk, text="warm up")
+    times = []
+    for i in range(samples):
+        started = time.perf_counter()
+        intent_predict(bot_id=bot.pk, text=texts[i % len(texts)])
+        times.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": round(percentile(times, 50), 2), "p99_ms": round(percentile(times, 99), 2), "n": samples}
+
+
+def scenarios(url: str, args: argparse.Namespace) -> dict:
+    common = ["--url", url, "--warmup", "3", "--drain", "20"]
+    single = chat_load.main([*common, "--conversations", "1", "--closed", "--rate", "1000",
+                             "--duration", str(min(args.duration, 10))])  # fmt: skip
+    load = chat_load.main([*common, "--conversations", str(args.conversations), "--rate", str(args.rate),
+                           "--duration", str(args.duration)])  # fmt: skip
+    return {"single": single, "load": load}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modes", default="celery,batched")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--skip-setup", action="store_true", help="the database is migrated and the demo trained")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        parser.error("set DATABASE_URL and REDIS_URL (a database and Redis db of its own: the run writes to them)")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
+    if not args.skip_setup:
+        for command in (["migrate", "--noinput"], ["load_demo_bot"], ["train_intents", "--bot", "demo", "--if-changed"]):
+            manage(*command, env=dict(os.environ))
+    logs = ROOT / "bench" / "results" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    result = {"model_alone": model_alone(200), "modes": {}}
+    for mode in args.modes.split(","):
+        with stack(mode, args.workers, args.port, logs):
+            result["modes"][mode] = scenarios(f"ws://127.0.0.1:{args.port}/ws/chat/demo/", args)
+    result["ratios"] = ratios(result)
+    print(json.dumps(result["ratios"], indent=2))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def ratios(result: dict) -> dict:
+    alone = result["model_alone"]["p50_ms"]
+    out = {}
+    for mode, runs in result["modes"].items():
+        single, load = runs["single"], runs["load"]
+        out[mode] = {
+            "turn_p50_minus_model_p50_ms": round(single["p50_ms"] - alone, 2) if single["p50_ms"] else None,
+            "turn_p50_over_model_p50": round(single["p50_ms"] / alone, 2) if single["p50_ms"] else None,
+            "load_throughput": load["throughput"],
+            "load_p99_ms": load["p99_ms"],
+            "load_errors": load["lost"] + load["duplicated"] + load["out_of_order"],
+        }
+    if {"celery", "batched"} <= out.keys() and out["celery"]["load_throughput"]:
+        out["batched_over_celery_throughput"] = round(
+            out["batched"]["load_throughput"] / out["celery"]["load_throughput"], 2
+        )
+    return out
+
+
+if __name__ == "__main__":
+    main()

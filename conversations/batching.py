@@ -1,0 +1,67 @@
+"""Answer many queued user messages with one forward pass of the model per bot."""
+
+import logging
+import time
+from collections import defaultdict
+
+from intents.classifier import Prediction
+from intents.models import ModelVersion
+from intents.services import NoModelError, intent_predict_batch
+
+from .inference import Entry
+from .models import Message
+from .services import EarlierTurnPending, message_reply_store, reply_publish
+
+logger = logging.getLogger(__name__)
+
+
+def messages_answer_batch(*, entries: list[Entry]) -> list[Entry]:
+    """Classify the entries' messages together, then store each answer in (conversation, seq) order.
+
+    Returns the entries to queue again: those whose earlier turn is still pending (it is in another
+    worker's batch, or was queued again itself). Only pending messages are classified; one answered already
+    (a redelivered entry) is published again, as the single-message task does, since its first publish may
+    never have happened; one left to a person is skipped.
+    """
+    started = time.time()
+    by_message = {entry.message_id: entry for entry in entries}
+    messages = list(
+        Message.objects.filter(pk__in=by_message, role=Message.Role.USER)
+        .select_related("conversation", "reply")
+        .order_by("conversation_id", "seq")
+    )
+    unanswered = [message for message in messages if message.status == Message.Status.PENDING]
+    for message in messages:
+        if message.status != Message.Status.PENDING and (reply := getattr(message, "reply", None)) is not None:
+            reply_publish(reply=reply)
+    predictions = _predict(unanswered)
+    stamps = {"worker_start": started, "predicted": time.time(), "batch": len(entries)}
+    retry = []
+    for message in unanswered:
+        if message.pk not in predictions:
+            continue
+        prediction, version = predictions[message.pk]
+        timings = {**by_message[message.pk].timings, **stamps}
+        try:
+            message_reply_store(message_id=message.pk, prediction=prediction, version=version, timings=timings)
+        except EarlierTurnPending:
+            retry.append(by_message[message.pk])
+    return retry
+
+
+def _predict(messages: list[Message]) -> dict[int, tuple[Prediction, ModelVersion]]:
+    """One forward pass per bot. A bot without a production model loses its messages' answers, as a failing
+    single-message task does; they stay pending in PostgreSQL for whoever re-queues unanswered messages."""
+    by_bot: dict[int, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_bot[message.conversation.bot_id].append(message)
+    predictions = {}
+    for bot_id, group in by_bot.items():
+        try:
+            results, version = intent_predict_batch(bot_id=bot_id, texts=[message.text for message in group])
+        except NoModelError:
+            logger.exception("no production model for bot %s; %d messages left unanswered", bot_id, len(group))
+            continue
+        for message, prediction in zip(group, results):
+            predictions[message.pk] = (prediction, version)
+    return predictions
