@@ -1,0 +1,228 @@
+"""The dialogue step: a classified user turn in; the bot's answer and the conversation's new state out.
+
+Order of decisions: a form waiting for a slot first (a value, or a correction of an earlier one); then the
+predicted intent, or the next ranked one, whose needed contexts are active; else a fallback, which offers a
+human after FALLBACKS_BEFORE_HANDOFF in a row.
+"""
+
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from django.utils import timezone
+from django.utils.html import escape
+
+from intents.classifier import Prediction
+from intents.models import Bot
+from intents.selectors import IntentSpec, SlotSpec, entity_specs, intent_names_for_bot, intent_spec
+
+from . import texts
+from .entities import Found, entities_extract
+from .state import contexts_active, contexts_after_turn
+
+FALLBACK_INTENT = "fallback"
+HANDOFF_INTENT = "human_handoff"
+FALLBACKS_BEFORE_HANDOFF = 2
+_PAYLOAD = re.compile(r"/([\w-]{1,100})")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_ISO_MINUTE = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)$")
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    intent: str
+    language: str
+    state: dict[str, Any]
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    handoff: bool = False  # the visitor asked for a person
+
+
+@dataclass
+class _Step:
+    bot: Bot
+    text: str
+    language: str
+    now: datetime
+    state: dict[str, Any]
+    contexts: dict[str, dict[str, float]]
+    slots: dict[str, Any]
+
+    @cached_property
+    def entities(self) -> list[Found]:
+        """Extracted only when a slot may take them: dateparser is the slowest part of a turn."""
+        custom = entity_specs(bot=self.bot)
+        return entities_extract(text=self.text, language=self.language, custom=custom, now=self.now)
+
+
+def payload_prediction(*, bot: Bot, text: str, prediction: Prediction) -> Prediction:
+    """A quick-reply payload ("/book_table") names its intent, so the classifier's guess is set aside."""
+    match = _PAYLOAD.fullmatch(text.strip())
+    if match is None:
+        return prediction
+    name = match.group(1)
+    if name != HANDOFF_INTENT and name not in intent_names_for_bot(bot=bot):
+        return prediction
+    return Prediction(intent=name, confidence=1.0, language="", ranking=[(name, 1.0)], out_of_scope=False)
+
+
+def dialogue_step(
+    *, bot: Bot, state: dict[str, Any], language: str, prediction: Prediction, text: str = "",
+    now: datetime | None = None,
+) -> Turn:
+    now = now or timezone.now()
+    step = _Step(
+        bot=bot, text=text, language=language, now=now, state=state,
+        contexts=contexts_active(state=state, now=now), slots=dict(state.get("slots") or {}),
+    )
+    form = state.get("form")
+    if form:
+        turn = _form_turn(step, form=form, prediction=prediction)
+        if turn is not None:
+            return turn
+    spec = _intent_choose(step, prediction=prediction)
+    if spec is None:
+        return _fallback_turn(step, form=form)
+    return _intent_turn(step, spec=spec, open_form=form)
+
+
+def _form_turn(step: _Step, *, form: dict[str, str], prediction: Prediction) -> Turn | None:
+    """None when the turn is not about the form (another intent was asked): the form then stays open."""
+    spec = intent_spec(bot=step.bot, name=form["intent"])
+    if spec is None:
+        return None
+    changes = _slots_fill(spec.slots, step.entities, requested=form["requested"])
+    if changes:
+        step.slots.update(changes)
+        missing = _first_missing(spec, step.slots)
+        return _prompt_turn(step, spec=spec, slot=missing) if missing else _answer(step, spec=spec, open_form=None)
+    other = _intent_choose(step, prediction=prediction)
+    if other is not None and other.name != spec.name:
+        return None
+    requested = next(slot for slot in spec.slots if slot.name == form["requested"])
+    return _prompt_turn(step, spec=spec, slot=requested, prefix=texts.localized(texts.NOT_VALID, step.language))
+
+
+def _intent_turn(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | None) -> Turn:
+    if any(slot.required for slot in spec.slots):
+        for slot in spec.slots:  # a new request starts empty; values from an earlier one are not reused
+            step.slots.pop(slot.name, None)
+        step.slots.update(_slots_fill(spec.slots, step.entities, requested=None))
+        missing = _first_missing(spec, step.slots)
+        if missing:
+            return _prompt_turn(step, spec=spec, slot=missing)
+        open_form = None
+    return _answer(step, spec=spec, open_form=open_form)
+
+
+def _answer(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | None) -> Turn:
+    """The intent's response; a form left open by this digression is asked again after it."""
+    handoff = spec.name == HANDOFF_INTENT
+    chosen = _response(step, spec=spec)
+    if chosen is None and not handoff:
+        return _fallback_turn(step, form=open_form)
+    text, buttons = chosen or (texts.localized(texts.HANDOFF_REQUESTED, step.language), [])
+    if open_form:
+        requested = next((s for s in _form_slots(step, open_form) if s.name == open_form["requested"]), None)
+        text = f"{text}\n{_prompt_text(step, requested)}" if requested else text
+    return _finish(step, intent=spec.name, text=text, buttons=buttons, sets=spec.sets, form=open_form, handoff=handoff)
+
+
+def _fallback_turn(step: _Step, *, form: dict[str, str] | None) -> Turn:
+    in_row = step.state.get("fallbacks_in_row", 0) + 1
+    if in_row >= FALLBACKS_BEFORE_HANDOFF:
+        text = texts.localized(texts.HANDOFF_OFFER, step.language)
+        button = {"title": texts.localized(texts.HANDOFF_BUTTON, step.language), "payload": f"/{HANDOFF_INTENT}"}
+        return _finish(step, intent=FALLBACK_INTENT, text=text, buttons=[button], form=form, fallbacks=in_row)
+    choices = step.bot.fallback_responses.get(step.language) or [texts.localized(texts.DEFAULT_FALLBACK, step.language)]
+    return _finish(step, intent=FALLBACK_INTENT, text=random.choice(choices), form=form, fallbacks=in_row)
+
+
+def _prompt_turn(step: _Step, *, spec: IntentSpec, slot: SlotSpec, prefix: str = "") -> Turn:
+    text = f"{prefix} {_prompt_text(step, slot)}".strip()
+    return _finish(step, intent=spec.name, text=text, form={"intent": spec.name, "requested": slot.name})
+
+
+def _finish(
+    step: _Step, *, intent: str, text: str, buttons: list[dict[str, str]] | None = None, sets: list | None = None,
+    form: dict[str, str] | None = None, fallbacks: int = 0, handoff: bool = False,
+) -> Turn:
+    state = {
+        **step.state,
+        "turns": step.state.get("turns", 0) + 1,
+        "last_intent": intent,
+        "fallbacks_in_row": fallbacks,
+        "contexts": contexts_after_turn(active=step.contexts, sets=sets or [], now=step.now),
+        "slots": step.slots,
+        "form": form,
+    }
+    return Turn(text=text, intent=intent, language=step.language, state=state, buttons=buttons or [], handoff=handoff)
+
+
+def _intent_choose(step: _Step, *, prediction: Prediction) -> IntentSpec | None:
+    """The best ranked intent above the threshold whose needed contexts are all active."""
+    threshold = step.bot.confidence_threshold
+    if prediction.out_of_scope or prediction.confidence < threshold:
+        return None
+    ranking = [(prediction.intent, prediction.confidence), *[r for r in prediction.ranking if r[0] != prediction.intent]]
+    for name, score in ranking:
+        if score < threshold:
+            break
+        spec = intent_spec(bot=step.bot, name=name)
+        if spec is None and name == HANDOFF_INTENT:
+            spec = IntentSpec(name=name, slots=[], needs=[], sets=[], responses=[])
+        if spec is not None and set(spec.needs) <= step.contexts.keys():
+            return spec
+    return None
+
+
+def _slots_fill(slots: list[SlotSpec], entities: list[Found], *, requested: str | None) -> dict[str, Any]:
+    """Entity values for the slots; the requested slot chooses first, any other slot takes a correction."""
+    values: dict[str, Any] = {}
+    used: set[int] = set()
+    for slot in sorted(slots, key=lambda s: s.name != requested):
+        index = next((i for i, e in enumerate(entities) if i not in used and e.entity == slot.entity), None)
+        if index is not None:
+            used.add(index)
+            values[slot.name] = entities[index].value
+    return values
+
+
+def _first_missing(spec: IntentSpec, slots: dict[str, Any]) -> SlotSpec | None:
+    return next((slot for slot in spec.slots if slot.required and slot.name not in slots), None)
+
+
+def _form_slots(step: _Step, form: dict[str, str]) -> list[SlotSpec]:
+    spec = intent_spec(bot=step.bot, name=form["intent"])
+    return spec.slots if spec else []
+
+
+def _prompt_text(step: _Step, slot: SlotSpec) -> str:
+    prompts = slot.prompts.get(step.language) or next(iter(slot.prompts.values()), None)
+    return random.choice(prompts) if prompts else texts.localized(texts.ASK_SLOT, step.language).format(slot=slot.name)
+
+
+def _response(step: _Step, *, spec: IntentSpec) -> tuple[str, list[dict[str, str]]] | None:
+    """A response in the turn's language (any language if it has none), preferring one for an active context."""
+    responses = [r for r in spec.responses if r.language == step.language] or spec.responses
+    choices = [r for r in responses if r.context and r.context in step.contexts] or [r for r in responses if not r.context]
+    if not choices:
+        return None
+    chosen = random.choice(choices)
+    return _render(chosen.text, step.slots), chosen.buttons
+
+
+def _render(template: str, slots: dict[str, Any]) -> str:
+    """Slot values are HTML-escaped and substituted once: a value cannot inject markup or another placeholder."""
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(1) not in slots:
+            return match.group(0)
+        shown = str(slots[match.group(1)])
+        iso = _ISO_MINUTE.match(shown)
+        return escape(f"{iso.group(1)} {iso.group(2)}" if iso else shown)
+
+    return _PLACEHOLDER.sub(value, template)

@@ -1,0 +1,46 @@
+"""Writes for visitors, conversations and messages. Import from here: the modules are an implementation detail."""
+
+from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
+from .handoff import agent_message_send, handoff_release, handoff_request, handoff_take
+from .messages import (
+    message_answer,
+    message_receive,
+    message_reply_store,
+    message_validate,
+    messages_requeue_stale,
+)
+from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
+from .publish import reply_publish
+from .sessions import (
+    Session,
+    bot_for_socket,
+    conversation_close,
+    conversations_close_idle,
+    session_open,
+    visitor_resolve,
+)
+
+__all__ = [
+    "ConversationClosed",
+    "Deletion",
+    "EarlierTurnPending",
+    "MessageRejected",
+    "Session",
+    "agent_message_send",
+    "bot_for_socket",
+    "conversation_close",
+    "conversations_close_idle",
+    "conversations_purge_expired",
+    "handoff_release",
+    "handoff_request",
+    "handoff_take",
+    "message_answer",
+    "message_receive",
+    "message_reply_store",
+    "message_validate",
+    "messages_requeue_stale",
+    "reply_publish",
+    "session_open",
+    "visitor_data_delete",
+    "visitor_resolve",
+]

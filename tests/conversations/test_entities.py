@@ -1,0 +1,32 @@
+"""Built-in entities in English and Spanish, from dateparser, phonenumbers, text2num and Django's validator."""
+
+from datetime import datetime
+
+import pytest
+
+from conversations.dialogue.entities import entities_extract
+
+NOW = datetime(2026, 3, 4, 10, 0)  # a Wednesday
+
+
+def _found(text, language):
+    return [(f.entity, f.value) for f in entities_extract(text=text, language=language, custom=[], now=NOW)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("mañana a las 5", "es", [("sys.datetime", "2026-03-05T05:00")]),
+        ("next friday", "en", [("sys.datetime", "2026-03-06T00:00")]),
+        ("tomorrow at 8pm", "en", [("sys.datetime", "2026-03-05T20:00")]),
+        ("somos cuatro", "es", [("sys.number", 4)]),
+        ("table for twenty one", "en", [("sys.number", 21)]),
+        ("2,5 kilos", "es", [("sys.number", 2.5)]),
+        ("write to Ana.Lopez@Example.com", "en", [("sys.email", "ana.lopez@example.com")]),
+        ("llámame al 612 345 678", "es", [("sys.phone", "+34612345678")]),
+        ("call me at (415) 555-2671", "en", [("sys.phone", "+14155552671")]),
+    ],
+)
+def test_builtin_entities(text, language, expected):
+    """Each built-in entity is found with its normalised value; digits inside a date are not also a number."""
+    assert _found(text, language) == expected

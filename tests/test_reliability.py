@@ -1,0 +1,89 @@
+"""Ordering and exactly-once with real worker processes, random inference delays and a killed worker process.
+
+CHARLA_FAULT_INFERENCE_DELAY_MS makes each inference pause a random time, so answers of one conversation
+finish classification out of order; the dialogue steps must still be applied in seq order, once each.
+"""
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conversations.models import Message
+from tests.live import open_chat, stack_env, start_worker, stop
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+TEXTS = ["hello", "what time do you open?", "where is my order?", "who are you?", "thanks", "what can you do?",
+         "hola", "¿a qué hora abrís?", "gracias", "bye"]
+
+
+def _replies_by_message() -> list[tuple[int, int]]:
+    """(user seq, reply seq) for every bot message, in reply order."""
+    return list(
+        Message.objects.filter(role="bot").order_by("seq").values_list("reply_to__seq", "seq")
+    )
+
+
+async def test_ten_messages_at_once_with_two_workers_are_answered_once_each_in_order(trained_demo_bot, web, stack_logs):
+    """Ten sends without waiting, two worker processes, random delays: ten answers, one per message, in seq order."""
+    env = stack_env({"CHARLA_FAULT_INFERENCE_DELAY_MS": "0,600"})
+    workers = [start_worker(f"order{n}", env, stack_logs / f"order-worker-{n}.log") for n in range(2)]
+    client, _ = await open_chat(web)
+    try:
+        for n, text in enumerate(TEXTS):
+            await client.send({"type": "message", "client_id": f"m{n}", "text": text})
+        frames = []
+        while len([f for f in frames if f["type"] == "message"]) < len(TEXTS):
+            frames.append(await client.frame(timeout=120))
+    finally:
+        for worker in workers:
+            stop(worker)
+        await client.socket.close()
+    acks = {f["client_id"]: f["seq"] for f in frames if f["type"] == "ack"}
+    # Two workers may publish adjacent answers in either order: clients render by seq (docs/protocol.md).
+    answers = sorted((f for f in frames if f["type"] == "message"), key=lambda f: f["seq"])
+    assert sorted(acks.values()) == list(range(1, 11))
+    assert [a["reply_to"] for a in answers] == [acks[f"m{n}"] for n in range(10)]
+    assert [a["seq"] for a in answers] == list(range(11, 21))
+    assert await database_sync_to_async(_replies_by_message)() == [(n, n + 10) for n in range(1, 11)]
+
+
+def _wait_for_log(log, needle: str, after: int = 0) -> str:
+    """Block until `needle` appears in the log past byte `after` (the worker is then inside the task)."""
+    while True:
+        content = log.read_text(errors="replace")[after:]
+        line = next((line for line in content.splitlines() if needle in line), None)
+        if line is not None:
+            return line
+        time.sleep(0.05)
+
+
+async def test_a_worker_process_killed_mid_task_still_answers_the_message_exactly_once(trained_demo_bot, web, stack_logs):
+    """SIGKILL of the prefork child running the task: the task is rejected and requeued, answered once."""
+    log = stack_logs / "killed-worker.log"
+    start = log.stat().st_size if log.exists() else 0
+    env = stack_env({"CHARLA_FAULT_INFERENCE_DELAY_MS": "4000,4000"})
+    worker = start_worker("killed", env, log, pool="prefork", concurrency=1)
+    client, _ = await open_chat(web)
+    try:
+        await client.send({"type": "message", "client_id": "k1", "text": "what are your opening hours?"})
+        line = await asyncio.to_thread(_wait_for_log, log, "fault injection: inference delayed", start)
+        child = int(line.rsplit("pid ", 1)[1].split()[0])
+        assert child != worker.pid
+        os.kill(child, signal.SIGKILL)
+        frames = []
+        while not frames or frames[-1]["type"] != "message":
+            frames.append(await client.frame(timeout=120))
+        with pytest.raises(asyncio.TimeoutError):
+            await client.frame(timeout=2)
+    finally:
+        stop(worker)
+        await client.socket.close()
+    answer = frames[-1]
+    assert (answer["reply_to"], answer["intent"]) == (1, "opening_hours")
+    assert await database_sync_to_async(_replies_by_message)() == [(1, 2)]
+    assert "WorkerLostError" in log.read_text(errors="replace")[start:]
