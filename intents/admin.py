@@ -1,6 +1,25 @@
-from django.contrib import admin
+from pathlib import Path
 
-from .models import Bot, Intent, ModelVersion, Response, TrainingExample
+from django.contrib import admin, messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from .models import (
+    Bot,
+    Entity,
+    EntityValue,
+    Intent,
+    IntentContext,
+    ModelVersion,
+    Response,
+    Slot,
+    TrainingExample,
+    TrainingJob,
+)
+from .services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
+from .services.registry import EVALUATION_PLOT
 
 
 class TrainingExampleInline(admin.TabularInline):
@@ -10,13 +29,64 @@ class TrainingExampleInline(admin.TabularInline):
 
 class ResponseInline(admin.TabularInline):
     model = Response
+    fields = ("language", "text", "context", "buttons")
     extra = 1
+
+
+class SlotInline(admin.TabularInline):
+    model = Slot
+    fields = ("order", "name", "entity", "required", "prompts")
+    extra = 0
+
+
+class IntentContextInline(admin.TabularInline):
+    model = IntentContext
+    fields = ("direction", "name", "lifespan_turns", "lifespan_minutes")
+    extra = 0
+
+
+class EntityValueInline(admin.TabularInline):
+    model = EntityValue
+    fields = ("value", "synonyms", "language")
+    extra = 1
+
+
+@admin.register(Entity)
+class EntityAdmin(admin.ModelAdmin):
+    list_display = ("name", "bot", "kind", "pattern")
+    list_filter = ("bot", "kind")
+    search_fields = ("name", "values__value")
+    inlines = [EntityValueInline]
 
 
 @admin.register(Bot)
 class BotAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "languages", "confidence_threshold", "created_at")
     search_fields = ("slug", "name")
+    actions = ["train", "train_and_promote", "roll_back"]
+
+    @admin.action(description="Train a new model version (candidate)")
+    def train(self, request, queryset) -> None:
+        self._train(request, queryset, promote=False)
+
+    @admin.action(description="Train a new model version and make it production")
+    def train_and_promote(self, request, queryset) -> None:
+        self._train(request, queryset, promote=True)
+
+    def _train(self, request, queryset, *, promote: bool) -> None:
+        for bot in queryset:
+            job = training_job_request(bot=bot, requested_by_id=request.user.pk, promote=promote)
+            self.message_user(request, f"Queued training job #{job.pk} for {bot.slug}; follow it under Training jobs.")
+
+    @admin.action(description="Roll back to the previous production version")
+    def roll_back(self, request, queryset) -> None:
+        for bot in queryset:
+            try:
+                version = model_version_rollback(bot=bot)
+            except ModelVersionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{bot.slug}: now serving {version}.")
 
 
 @admin.register(Intent)
@@ -24,7 +94,7 @@ class IntentAdmin(admin.ModelAdmin):
     list_display = ("name", "bot", "active", "example_count")
     list_filter = ("bot", "active")
     search_fields = ("name", "description", "examples__text")
-    inlines = [TrainingExampleInline, ResponseInline]
+    inlines = [TrainingExampleInline, SlotInline, IntentContextInline, ResponseInline]
 
     @admin.display(description="examples")
     def example_count(self, obj: Intent) -> int:
@@ -33,9 +103,74 @@ class IntentAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("bot", "version", "stage", "encoder", "created_at", "trained_by")
+    list_display = ("bot", "version", "stage", "accuracy", "encoder", "created_at", "promoted_at", "trained_by")
     list_filter = ("bot", "stage")
-    readonly_fields = [field.name for field in ModelVersion._meta.fields]
+    readonly_fields = [field.name for field in ModelVersion._meta.fields if field.name != "evaluation"] + ["report"]
+    exclude = ("evaluation",)
+    actions = ["promote"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.action(description="Make production (promote, or roll back to this version)")
+    def promote(self, request, queryset) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return
+        try:
+            version = model_version_promote(version=queryset.get())
+        except ModelVersionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Now serving {version}.")
+
+    @admin.display(description="accuracy (CV)")
+    def accuracy(self, obj: ModelVersion) -> str:
+        value = (obj.evaluation or {}).get("accuracy")
+        return "–" if value is None else f"{value:.1f} %"
+
+    @admin.display(description="evaluation report")
+    def report(self, obj: ModelVersion) -> str:
+        evaluation = obj.evaluation or {}
+        if "accuracy" not in evaluation:
+            return evaluation.get("skipped", "not evaluated")
+        per_language = ", ".join(f"{k}: {v:.1f} %" for k, v in evaluation.get("per_language", {}).items())
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((name, s["precision"], s["recall"], s["f1"], s["support"]) for name, s in evaluation["per_intent"].items()),
+        )  # fmt: skip
+        plot = reverse("admin:intents_modelversion_plot", args=[obj.pk])
+        return format_html(
+            "<p>{}: accuracy {} %, macro-F1 {} %; per language: {}</p><img src='{}' alt='confusion matrix' "
+            "style='max-width:720px'><table><tr><th>intent</th><th>precision</th><th>recall</th><th>F1</th>"
+            "<th>support</th></tr>{}</table>",
+            evaluation["method"], evaluation["accuracy"], evaluation["macro_f1"], per_language, plot, rows,
+        )  # fmt: skip
+
+    def get_urls(self):
+        plot = path(
+            "<int:pk>/evaluation.png", self.admin_site.admin_view(self.plot_view), name="intents_modelversion_plot"
+        )
+        return [plot, *super().get_urls()]
+
+    def plot_view(self, request, pk: int) -> FileResponse:
+        if not self.has_view_permission(request):
+            raise Http404
+        file = Path(get_object_or_404(ModelVersion, pk=pk).artifact_path) / EVALUATION_PLOT
+        if not file.is_file():
+            raise Http404("This version has no evaluation plot.")
+        return FileResponse(file.open("rb"), content_type="image/png")
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "bot", "status", "stage", "percent", "version", "requested_by", "created_at", "finished_at")
+    list_filter = ("bot", "status")
+    readonly_fields = [field.name for field in TrainingJob._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="progress")
+    def percent(self, obj: TrainingJob) -> str:
+        return format_html("<progress max='100' value='{}'></progress> {} %", obj.progress, obj.progress)

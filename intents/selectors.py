@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from .models import Bot, Intent, ModelVersion, Response, TrainingExample
+from .models import Bot, Entity, Intent, ModelVersion, Response, TrainingExample
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,13 @@ def production_version_for_bot(*, bot_id: int) -> ModelVersion | None:
     return ModelVersion.objects.filter(bot_id=bot_id, stage=ModelVersion.Stage.PRODUCTION).first()
 
 
+def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | None:
+    """Version `number` of the bot, or its production version when number is None."""
+    if number is None:
+        return production_version_for_bot(bot_id=bot.pk)
+    return ModelVersion.objects.filter(bot=bot, version=number).first()
+
+
 def response_texts(*, bot: Bot, intent: str, language: str) -> list[str]:
     """The intent's responses in `language`, or in any language when it has none in that one."""
     responses = Response.objects.filter(intent__bot=bot, intent__name=intent, intent__active=True)
@@ -37,3 +44,70 @@ def response_texts(*, bot: Bot, intent: str, language: str) -> list[str]:
 
 def intent_names_for_bot(*, bot: Bot) -> list[str]:
     return list(Intent.objects.filter(bot=bot, active=True).values_list("name", flat=True))
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    name: str
+    entity: str
+    required: bool
+    prompts: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    text: str
+    language: str
+    context: str
+    buttons: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ContextSpec:
+    name: str
+    turns: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class IntentSpec:
+    """An intent's dialogue settings as plain data, for the dialogue step."""
+
+    name: str
+    slots: list[SlotSpec]
+    needs: list[str]
+    sets: list[ContextSpec]
+    responses: list[ResponseSpec]
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    kind: str
+    pattern: str
+    values: list[tuple[str, list[str], str]]  # (value, synonyms, language or "" for any)
+
+
+def intent_spec(*, bot: Bot, name: str) -> IntentSpec | None:
+    intent = (
+        Intent.objects.filter(bot=bot, name=name, active=True)
+        .prefetch_related("slots", "contexts", "responses")
+        .first()
+    )
+    if intent is None:
+        return None
+    contexts = list(intent.contexts.all())
+    return IntentSpec(
+        name=intent.name,
+        slots=[SlotSpec(s.name, s.entity, s.required, s.prompts or {}) for s in intent.slots.all()],
+        needs=[c.name for c in contexts if c.direction == "needs"],
+        sets=[ContextSpec(c.name, c.lifespan_turns, c.lifespan_minutes) for c in contexts if c.direction == "sets"],
+        responses=[ResponseSpec(r.text, r.language, r.context, r.buttons or []) for r in intent.responses.all()],
+    )
+
+
+def entity_specs(*, bot: Bot) -> list[EntitySpec]:
+    return [
+        EntitySpec(e.name, e.kind, e.pattern, [(v.value, v.synonyms or [], v.language) for v in e.values.all()])
+        for e in Entity.objects.filter(bot=bot).prefetch_related("values")
+    ]

@@ -24,7 +24,7 @@ DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model's own max_seq_length (sentence_bert_config.json)
 BATCH_SIZE = 64
 
-_CACHE: dict[str, "Encoder"] = {}
+_CACHE: dict[str, Encoder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -61,7 +61,9 @@ class Encoder:
     def __init__(self, path: str) -> None:
         self.path = path
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self._model = AutoModel.from_pretrained(path, local_files_only=True)
+        # A GPU, when there is one, is used without configuration; vectors come back to numpy either way.
+        self._device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self._model = AutoModel.from_pretrained(path, local_files_only=True).to(self._device)
         self._model.eval()
         self.dimension = int(self._model.config.hidden_size)
 
@@ -84,15 +86,15 @@ class Encoder:
         return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        batch = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        batch = self._tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt").to(
+            self._device
         )
         with torch.inference_mode():
             hidden = self._model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled.numpy()
+        return pooled.cpu().numpy()
 
 
 def get_encoder(path: str | None = None) -> Encoder:

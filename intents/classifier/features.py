@@ -6,6 +6,7 @@ rather than pickles, so loading an artifact never executes code from disk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,18 @@ def vectorizer_from_state(state: dict[str, Any], idf: np.ndarray) -> TfidfVector
     return vectorizer
 
 
-def combine(embeddings: np.ndarray, word: sp.spmatrix, char: sp.spmatrix) -> sp.csr_matrix:
-    """One row per text: [sentence embedding | word TF-IDF | char TF-IDF], each block unit-length."""
-    return sp.hstack([sp.csr_matrix(embeddings), word, char], format="csr", dtype=np.float32)
+@dataclass(frozen=True)
+class BlockWeights:
+    """Scale of each unit-length block: a block weighted 2 pulls the head's decision twice as hard at equal C."""
+
+    dense: float = 1.0
+    word: float = 1.0
+    char: float = 1.0
+
+
+def combine(
+    embeddings: np.ndarray, word: sp.spmatrix, char: sp.spmatrix, weights: BlockWeights = BlockWeights()
+) -> sp.csr_matrix:
+    """One row per text: [sentence embedding | word TF-IDF | char TF-IDF], each block unit-length, then weighted."""
+    blocks = [sp.csr_matrix(embeddings * weights.dense), word * weights.word, char * weights.char]
+    return sp.hstack(blocks, format="csr", dtype=np.float32)

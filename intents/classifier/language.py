@@ -25,7 +25,7 @@ class LanguageDetector:
         self._head = head
 
     @classmethod
-    def fit(cls, texts: list[str], languages: list[str], *, seed: int) -> "LanguageDetector":
+    def fit(cls, texts: list[str], languages: list[str], *, seed: int) -> LanguageDetector:
         distinct = sorted(set(languages))
         if len(distinct) == 1:
             return cls(distinct, None, None)
@@ -48,7 +48,7 @@ class LanguageDetector:
         return manifest, arrays
 
     @classmethod
-    def from_state(cls, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> "LanguageDetector":
+    def from_state(cls, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> LanguageDetector:
         if "vectorizer" not in manifest:
             return cls(manifest["languages"], None, None)
         vectorizer = vectorizer_from_state(manifest["vectorizer"], arrays["language_idf"])

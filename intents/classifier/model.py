@@ -10,26 +10,53 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import sklearn
 import torch
 import transformers
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import storage
+from .backends import BACKENDS, encoder_for_backend
 from .encoder import DEFAULT_ENCODER_NAME, Encoder, EncoderNotFoundError, default_encoder_path, get_encoder
-from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer, vectorizer_from_state, vectorizer_state
+from .features import (
+    CHAR_PARAMS,
+    WORD_PARAMS,
+    BlockWeights,
+    combine,
+    fit_vectorizer,
+    vectorizer_from_state,
+    vectorizer_state,
+)
 from .head import Calibration, LinearHead, calibrate_threshold, cross_val_confidence
 from .language import LanguageDetector
 
 INTENT_C = 10.0
+# Examples a bot's authors label with this intent are things it must not answer: a prediction of
+# it is reported out of scope whatever its confidence (Larson et al.'s "oos class" approach).
+OUT_OF_SCOPE_INTENT = "out_of_scope"
 ProgressCallback = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """What tuning on a validation split may change: the head's C and each feature block's weight."""
+
+    c: float = INTENT_C
+    weights: BlockWeights = BlockWeights()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"c": self.c, "weights": asdict(self.weights)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> HeadConfig:
+        data = data or {}
+        return cls(c=data.get("c", INTENT_C), weights=BlockWeights(**data.get("weights", {})))
 
 
 @dataclass(frozen=True)
@@ -51,8 +78,11 @@ class IntentClassifier:
         head: LinearHead,
         language: LanguageDetector,
         metadata: dict[str, Any],
+        backend: str = "torch",
     ) -> None:
         self._encoder = encoder
+        self.backend = backend
+        self.config = HeadConfig.from_dict(metadata.get("head_config"))
         self._word = word
         self._char = char
         self._head = head
@@ -72,27 +102,34 @@ class IntentClassifier:
         languages: list[str],
         encoder_path: str | None = None,
         seed: int = 0,
+        config: HeadConfig | None = None,
+        embeddings: np.ndarray | None = None,
         progress: ProgressCallback | None = None,
-    ) -> "IntentClassifier":
-        """Fit a classifier; `progress(stage, fraction)` reports overall completion from 0 to 1."""
+    ) -> IntentClassifier:
+        """Fit a classifier; `progress(stage, fraction)` reports overall completion from 0 to 1.
+
+        `embeddings` may carry the texts' vectors from this same encoder, already computed (tuning does).
+        """
         _validate(texts, intents, languages)
         report = progress or (lambda stage, fraction: None)
+        config = config or HeadConfig()
         started = time.monotonic()
         encoder = get_encoder(encoder_path)
-        embeddings = encoder.encode(list(texts), progress=lambda f: report("encoding", 0.5 * f))
+        if embeddings is None:
+            embeddings = encoder.encode(list(texts), progress=lambda f: report("encoding", 0.5 * f))
         word, char = fit_vectorizer(texts, WORD_PARAMS), fit_vectorizer(texts, CHAR_PARAMS)
-        features = combine(embeddings, word.transform(texts), char.transform(texts))
+        features = combine(embeddings, word.transform(texts), char.transform(texts), config.weights)
         report("calibrating", 0.5)
-        calibration = cross_val_confidence(features, list(intents), c=INTENT_C, seed=seed)
+        calibration = cross_val_confidence(features, list(intents), c=config.c, seed=seed)
         threshold = calibrate_threshold(calibration, len(set(intents)))
         report("fitting", 0.8)
-        head = LinearHead.fit(features, list(intents), c=INTENT_C, seed=seed)
+        head = LinearHead.fit(features, list(intents), c=config.c, seed=seed)
         report("language", 0.95)
         language = LanguageDetector.fit(list(texts), list(languages), seed=seed)
         metadata = _metadata(
             encoder=encoder, encoder_path=encoder_path, head=head, language=language, threshold=threshold,
             seconds=time.monotonic() - started, n_examples=len(texts), seed=seed,
-            calibration=_calibration_summary(calibration),
+            calibration=_calibration_summary(calibration), head_config=config.as_dict(),
         )  # fmt: skip
         report("done", 1.0)
         return cls(encoder=encoder, word=word, char=char, head=head, language=language, metadata=metadata)
@@ -103,19 +140,23 @@ class IntentClassifier:
         if not texts:
             return []
         texts = list(texts)
-        features = combine(self._encoder.encode(texts), self._word.transform(texts), self._char.transform(texts))
-        proba = self._head.predict_proba(features)
+        proba = self._head.predict_proba(self._features(texts))
         languages = self._language.predict(texts)
         k = min(top_k, len(self._head.classes))
         return [self._prediction(row, language, k) for row, language in zip(proba, languages)]
+
+    def _features(self, texts: list[str]):
+        embeddings = self._encoder.encode(texts)
+        return combine(embeddings, self._word.transform(texts), self._char.transform(texts), self.config.weights)
 
     def _prediction(self, proba: np.ndarray, language: str, k: int) -> Prediction:
         best = np.argsort(-proba, kind="stable")[:k]
         ranking = [(self._head.classes[i], float(proba[i])) for i in best]
         intent, confidence = ranking[0]
-        return Prediction(intent, confidence, language, ranking, out_of_scope=confidence < self.threshold)
+        out_of_scope = confidence < self.threshold or intent == OUT_OF_SCOPE_INTENT
+        return Prediction(intent, confidence, language, ranking, out_of_scope=out_of_scope)
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, *, extra_files: dict[str, Path] | None = None) -> None:
         """Write the artifact directory atomically, replacing any artifact already at `path`."""
         word_state, word_idf = vectorizer_state(self._word)
         char_state, char_idf = vectorizer_state(self._char)
@@ -133,14 +174,24 @@ class IntentClassifier:
             "intent_bias": self._head.bias,
             **language_arrays,
         }
-        storage.write_artifact(path, manifest, arrays)
+        storage.write_artifact(path, manifest, arrays, extra_files)
 
     @classmethod
-    def load(cls, path: str | Path) -> "IntentClassifier":
-        """Read an artifact; raises EncoderNotFoundError when the encoder it was trained with is not installed."""
+    def load(
+        cls, path: str | Path, *, backend: str = "torch", onnx_cache: str | Path | None = None
+    ) -> IntentClassifier:
+        """Read an artifact; raises EncoderNotFoundError when the encoder it was trained with is not installed.
+
+        `backend` is torch, onnx or onnx-int8; ONNX encoders are exported once into `onnx_cache`.
+        An artifact written by export (an `encoder/` directory inside) always runs its own ONNX encoder.
+        """
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         manifest, arrays = storage.read_artifact(path)
         metadata = manifest["metadata"]
-        encoder = _load_encoder(metadata["encoder"])
+        encoder, backend = encoder_for_backend(
+            Path(path), metadata["encoder"], backend=backend, onnx_cache=onnx_cache, torch_loader=_load_encoder
+        )
         head = LinearHead(metadata["classes"], arrays["intent_weights"], arrays["intent_bias"])
         return cls(
             encoder=encoder,
@@ -149,6 +200,7 @@ class IntentClassifier:
             head=head,
             language=LanguageDetector.from_state(manifest["language"], arrays),
             metadata=metadata,
+            backend=backend,
         )
 
 
@@ -185,7 +237,7 @@ def _metadata(
         "languages": language.languages,
         "threshold": values.pop("threshold"),
         "train_seconds": round(values.pop("seconds"), 3),
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,

@@ -23,8 +23,15 @@ class ArtifactError(ValueError):
     """The directory is not a classifier artifact this code can read."""
 
 
-def write_artifact(path: str | Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+def write_artifact(
+    path: str | Path,
+    manifest: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    extra_files: dict[str, Path] | None = None,
+) -> None:
     """Replace `path` with a new artifact; readers see the old one or the new one, never a half-written one.
+
+    `extra_files` (name in the artifact: source file) travel inside the same atomic write, e.g. a report's plot.
 
     POSIX cannot rename a directory over a non-empty one, so the old artifact is
     first moved aside: between the two renames `path` briefly does not exist.
@@ -34,6 +41,9 @@ def write_artifact(path: str | Path, manifest: dict[str, Any], arrays: dict[str,
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         _write_files(staging, {**manifest, "format_version": FORMAT_VERSION}, arrays)
+        for name, source in (extra_files or {}).items():
+            shutil.copyfile(source, staging / name)
+        staging.chmod(0o755)
         _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

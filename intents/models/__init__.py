@@ -1,4 +1,18 @@
 from .bots import Bot, Intent, Language, Response, TrainingExample
-from .registry import ModelVersion
+from .dialogue import BUILTIN_ENTITIES, Entity, EntityValue, IntentContext, Slot
+from .registry import ModelVersion, TrainingJob
 
-__all__ = ["Bot", "Intent", "Language", "ModelVersion", "Response", "TrainingExample"]
+__all__ = [
+    "BUILTIN_ENTITIES",
+    "Bot",
+    "Entity",
+    "EntityValue",
+    "Intent",
+    "IntentContext",
+    "Language",
+    "ModelVersion",
+    "Response",
+    "Slot",
+    "TrainingExample",
+    "TrainingJob",
+]

@@ -73,8 +73,16 @@ class TrainingExample(models.Model):
 
 class Response(models.Model):
     intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="responses")
-    text = models.TextField()
+    text = models.TextField(help_text="May name the intent's slots: {people}. Slot values are escaped.")
     language = models.CharField(max_length=8, choices=Language.choices)
+    context = models.SlugField(
+        max_length=100, blank=True, help_text="Only used while this context is active; blank: the default answer."
+    )
+    buttons = models.JSONField(
+        default=list, blank=True,
+        help_text='Quick replies: [{"title": "Book a table", "payload": "/book_table"}]; the payload is sent as the '
+        "next user turn.",
+    )
 
     class Meta:
         ordering = ["intent", "language", "id"]

@@ -19,6 +19,11 @@ class ModelVersion(models.Model):
     hyperparameters = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     artifact_path = models.CharField(max_length=500)
+    evaluation = models.JSONField(
+        default=dict, blank=True, help_text="Report on examples the model never saw (cross-validation for a bot)."
+    )
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
     trained_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -35,3 +40,36 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bot.slug} v{self.version} ({self.stage})"
+
+
+class TrainingJob(models.Model):
+    """One training run requested from the admin, executed by a worker on the `training` queue."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="training_jobs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=40, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    promote = models.BooleanField(default=False, help_text="Make the new version production when it is evaluated.")
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="training_job_progress_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bot.slug} training #{self.pk} ({self.status})"

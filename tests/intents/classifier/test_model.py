@@ -30,7 +30,8 @@ EXAMPLES = {
     ],
     ("thanks", "es"): [
         "gracias", "muchas gracias", "mil gracias", "te lo agradezco", "gracias por tu ayuda",
-        "muy amable, gracias", "se lo agradezco mucho", "gracias de verdad", "muchísimas gracias", "gracias, eres genial",
+        "muy amable, gracias", "se lo agradezco mucho", "gracias de verdad", "muchísimas gracias",
+        "gracias, eres genial",
     ],
     ("order", "en"): [
         "I want to order a pizza", "can I get a burger and fries", "I'd like to place an order",

@@ -1,0 +1,159 @@
+"""Benchmark runs and per-model reports: train on one split, report on another.
+
+Both return plain dicts (JSON-safe) so a command can print them and a registry can store them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from .datasets import Dataset, Split
+from .encoder import get_encoder
+from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer
+from .head import LinearHead
+from .metrics import classification_report, confusion_plot, out_of_scope_report, threshold_on_validation
+from .model import OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier, Prediction
+from .tuning import head_config_select
+
+Progress = Callable[[str, float], None]
+
+
+def benchmark_run(
+    dataset: Dataset,
+    *,
+    backend: str = "torch",
+    tune: bool = True,
+    encoder_path: str | None = None,
+    plot_path: str | Path | None = None,
+    oos_train: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Tune on validation (optional), train on train, report on test with the chosen `backend`.
+
+    `oos_train` adds the dataset's out-of-scope training messages as one more intent, whose
+    prediction counts as a rejection.
+    """
+    report = progress or (lambda stage, fraction: None)
+    if oos_train and dataset.oos_train:
+        extra = Split(dataset.oos_train, [OUT_OF_SCOPE_INTENT] * len(dataset.oos_train))
+        train = Split(dataset.train.texts + extra.texts, dataset.train.intents + extra.intents)
+        dataset = dataclasses.replace(dataset, train=train)
+    encoder = get_encoder(encoder_path)
+    config, tuning, tune_seconds, embed_seconds, train_embeddings = HeadConfig(), [], 0.0, 0.0, None
+    if tune and len(dataset.validation):
+        report("tuning", 0.05)
+        started = time.monotonic()
+        train_embeddings = encoder.encode(dataset.train.texts)
+        embed_seconds = time.monotonic() - started
+        config, tuning = head_config_select(
+            encoder=encoder, train=(dataset.train.texts, dataset.train.intents),
+            validation=(dataset.validation.texts, dataset.validation.intents), train_embeddings=train_embeddings,
+        )  # fmt: skip
+        tune_seconds = time.monotonic() - started
+    final = dataset.final_train()
+    report("training", 0.4)
+    started = time.monotonic()
+    classifier = IntentClassifier.train(
+        texts=final.texts, intents=final.intents, languages=[dataset.language] * len(final), config=config,
+        encoder_path=encoder_path, embeddings=None if dataset.validation_from_train else train_embeddings,
+    )  # fmt: skip
+    train_seconds = time.monotonic() - started
+    if train_embeddings is not None and not dataset.validation_from_train:
+        train_seconds += embed_seconds  # training reused the embeddings computed for tuning
+    with tempfile.TemporaryDirectory() as tmp:
+        classifier.save(Path(tmp) / "model")
+        served = IntentClassifier.load(Path(tmp) / "model", backend=backend, onnx_cache=Path(tmp) / "onnx")
+        report("testing", 0.7)
+        result = _test(served, dataset, plot_path)
+    return {
+        "dataset": dataset.name, "backend": backend, "train_seconds": round(train_seconds, 1),
+        "tune_seconds": round(tune_seconds, 1), "head_config": config.as_dict(), "tuning": tuning,
+        "n_train": len(final), "n_test": len(dataset.test), "calibrated_threshold": classifier.threshold,
+        "oos_train": bool(oos_train and dataset.oos_train), **result,
+    }  # fmt: skip
+
+
+def _test(classifier: IntentClassifier, dataset: Dataset, plot_path: str | Path | None) -> dict[str, Any]:
+    started = time.monotonic()
+    predictions = classifier.predict(dataset.test.texts)
+    ms_per_text = 1000 * (time.monotonic() - started) / max(len(dataset.test), 1)
+    predicted = [p.intent for p in predictions]
+    result = {**classification_report(dataset.test.intents, predicted), "ms_per_text": round(ms_per_text, 2)}
+    result.update(in_scope_accuracy=result["accuracy"], oos_recall=None)
+    if dataset.oos_test:
+        result.update(_out_of_scope(classifier, dataset, predictions))
+    if plot_path:
+        confusion_plot(dataset.test.intents, predicted, plot_path, title=f"{dataset.name} test ({classifier.backend})")
+        result["plot"] = str(plot_path)
+    return result
+
+
+def _out_of_scope(classifier: IntentClassifier, dataset: Dataset, predictions: list) -> dict[str, Any]:
+    """Threshold chosen on validation + out-of-scope validation, then applied to test (Larson et al.)."""
+    val = classifier.predict(dataset.validation.texts)
+    val_correct = np.array([p.intent == t for p, t in zip(val, dataset.validation.intents)])
+    oos_val = _acceptance(classifier.predict(dataset.oos_validation))
+    threshold = threshold_on_validation(val_correct, _acceptance(val), oos_val)
+    correct = np.array([p.intent == t for p, t in zip(predictions, dataset.test.intents)])
+    confidence = _acceptance(predictions)
+    oos_test = _acceptance(classifier.predict(dataset.oos_test))
+    at_validation = out_of_scope_report(correct, confidence, oos_test, threshold)
+    return {
+        "in_scope_accuracy": at_validation["in_scope_accuracy"],
+        "oos_recall": at_validation["oos_recall"],
+        "oos_rule": {"chosen_on_validation": at_validation,
+                     "calibrated_at_training": out_of_scope_report(correct, confidence, oos_test, classifier.threshold)},
+    }  # fmt: skip
+
+
+def _acceptance(predictions: list[Prediction]) -> np.ndarray:
+    """Confidence in an in-scope answer: zero where the out-of-scope intent won."""
+    return np.array([0.0 if p.intent == OUT_OF_SCOPE_INTENT else p.confidence for p in predictions])
+
+
+def cross_validation_report(
+    *,
+    texts: list[str],
+    intents: list[str],
+    languages: list[str],
+    embeddings: np.ndarray,
+    config: HeadConfig,
+    plot_path: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A bot's report: every example predicted by a head that never saw it (stratified k-fold).
+
+    A bot has no test split, and a small one cannot spare one; folds use every example
+    once for testing. The encoder is frozen, so `embeddings` are computed once by the caller.
+    """
+    y = np.asarray(intents)
+    folds = int(min(5, np.unique(y, return_counts=True)[1].min()))
+    if folds < 2:
+        return {"skipped": "every intent needs at least 2 examples for cross-validation"}
+    predicted = np.empty(len(y), dtype=object)
+    for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
+        train_texts, test_texts = [texts[i] for i in train_idx], [texts[i] for i in test_idx]
+        word, char = fit_vectorizer(train_texts, WORD_PARAMS), fit_vectorizer(train_texts, CHAR_PARAMS)
+        features = combine(
+            embeddings[train_idx], word.transform(train_texts), char.transform(train_texts), config.weights
+        )
+        head = LinearHead.fit(features, list(y[train_idx]), c=config.c, seed=seed)
+        test = combine(embeddings[test_idx], word.transform(test_texts), char.transform(test_texts), config.weights)
+        predicted[test_idx] = np.asarray(head.classes)[head.predict_proba(test).argmax(axis=1)]
+    result = {"method": f"{folds}-fold cross-validation", **classification_report(intents, list(predicted))}
+    language_of = np.asarray(languages)
+    result["per_language"] = {
+        language: classification_report(list(y[language_of == language]), list(predicted[language_of == language]))["accuracy"]
+        for language in sorted(set(languages))
+    }  # fmt: skip
+    if plot_path:
+        result["plot"] = str(confusion_plot(intents, list(predicted), plot_path, title="cross-validation"))
+    return result

@@ -1,0 +1,45 @@
+"""Writes for bots and their intents: loading a definition."""
+
+from typing import Any
+
+from django.db import transaction
+
+from ..dialogue import bot_dialogue_load
+from ..models import Bot, Intent, Response, TrainingExample
+
+
+@transaction.atomic
+def bot_load_definition(*, definition: dict[str, Any]) -> Bot:
+    """Create or update a bot from a definition (see intents/demo/demo_bot.json); running it twice changes nothing."""
+    bot, _ = Bot.objects.update_or_create(
+        slug=definition["slug"],
+        defaults={
+            "name": definition["name"],
+            "languages": definition["languages"],
+            "confidence_threshold": definition.get("confidence_threshold", 0.5),
+            "fallback_responses": definition.get("fallback", {}),
+            "allowed_origins": definition.get("allowed_origins", []),
+        },
+    )
+    for item in definition["intents"]:
+        intent, _ = Intent.objects.update_or_create(
+            bot=bot, name=item["slug"], defaults={"description": item.get("description", ""), "active": True}
+        )
+        _sync_texts(TrainingExample, intent, item["examples"])
+        _sync_texts(Response, intent, item["responses"])
+    bot_dialogue_load(bot=bot, definition=definition)
+    return bot
+
+
+def _sync_texts(
+    model: type[TrainingExample] | type[Response], intent: Intent, by_language: dict[str, list[str]]
+) -> None:
+    wanted = {(language, text) for language, texts in by_language.items() for text in texts}
+    rows = model.objects.filter(intent=intent)
+    if model is Response:
+        rows = rows.filter(context="")  # responses conditioned on a context are loaded by bot_dialogue_load
+    existing = {(row.language, row.text): row.pk for row in rows}
+    model.objects.filter(pk__in=[pk for key, pk in existing.items() if key not in wanted]).delete()
+    model.objects.bulk_create(
+        [model(intent=intent, language=language, text=text) for language, text in sorted(wanted - existing.keys())]
+    )
