@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install worker
+.PHONY: run test install worker beat training-worker
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,10 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo_bot
 	$(BIN)/python manage.py train_intents --bot demo --if-changed
 	@if [ -n "$$REDIS_URL" ]; then \
-		echo "Starting a Celery worker (queues inference, default)"; \
-		$(BIN)/celery -A chatbot worker -Q inference,default --pool=prefork --concurrency=2 --loglevel=INFO & \
-		trap 'kill %1' EXIT INT TERM; \
+		echo "Starting Celery workers (queues inference, default; and training)"; \
+		$(BIN)/celery -A chatbot worker -B -s var/celerybeat-schedule -Q inference,default --pool=prefork --concurrency=2 --loglevel=INFO & \
+		$(BIN)/celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO & \
+		trap 'kill %1 %2' EXIT INT TERM; \
 		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
 	else \
 		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
@@ -34,6 +35,15 @@ run: $(STAMP)
 
 worker: $(STAMP)
 	$(BIN)/celery -A chatbot worker -Q inference,default --pool=prefork --concurrency=2 --loglevel=INFO
+
+# Runs admin-requested training jobs (queue `training`), one at a time, apart from the answering workers.
+training-worker: $(STAMP)
+	$(BIN)/celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO
+
+# The periodic jobs (requeue sweep, idle close, retention purge): run exactly one beat per deployment.
+beat: $(STAMP)
+	mkdir -p var
+	$(BIN)/celery -A chatbot beat -s var/celerybeat-schedule --loglevel=INFO
 
 # Runs the test suite against the local PostgreSQL and Redis.
 test: $(STAMP)

@@ -66,8 +66,8 @@ def model_alone(samples: int) -> dict:
 
     django.setup()
     from intents.classifier import configure_threads
-    from intents.selectors import production_version_for_bot
     from intents.models import Bot
+    from intents.selectors import production_version_for_bot
     from intents.services import intent_predict
 
     configure_threads(1)

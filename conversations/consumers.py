@@ -7,9 +7,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import selectors, services
 from .origins import origin_allowed
+from .streaming import stream_frames
 
 REJECTED_ORIGIN = 4003
 UNKNOWN_BOT = 4004
+SESSION_ENDED = 4010
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -66,10 +68,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(frame)
 
     async def _on_message(self, frame: dict[str, Any]) -> None:
+        receive = database_sync_to_async(services.message_receive)
         try:
-            message, _ = await database_sync_to_async(services.message_receive)(
-                conversation_id=self.session.conversation_id, text=frame.get("text"), client_id=frame.get("client_id")
-            )
+            try:
+                message, _ = await receive(
+                    conversation_id=self.session.conversation_id, text=frame.get("text"), client_id=frame.get("client_id")
+                )
+            except services.ConversationClosed:
+                await self._session_restart()
+                message, _ = await receive(
+                    conversation_id=self.session.conversation_id, text=frame.get("text"), client_id=frame.get("client_id")
+                )
         except services.MessageRejected as rejected:
             await self._error(rejected.code, rejected.message, client_id=frame.get("client_id"))
             return
@@ -88,8 +97,49 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for payload in frames:
             await self._send(payload)
 
-    async def bot_reply(self, event: dict[str, Any]) -> None:
+    async def _session_restart(self) -> None:
+        """The conversation ended (idle too long): continue in a new one and tell the client with a `session` frame."""
+        user = self.scope.get("user")
+        await self.channel_layer.group_discard(self.session.group_name, self.channel_name)
+        self.session = await database_sync_to_async(services.session_open)(
+            bot=await database_sync_to_async(services.bot_for_socket)(slug=self.scope["url_route"]["kwargs"]["bot"]),
+            user_id=user.pk if user is not None and user.is_authenticated else None,
+            token=self.session.token,
+            language=None,
+        )
+        await self.channel_layer.group_add(self.session.group_name, self.channel_name)
+        await self._send(
+            {
+                "type": "session",
+                "conversation": str(self.session.conversation_id),
+                "token": self.session.token,
+                "last_seq": self.session.last_seq,
+            }
+        )
+
+    async def agent_message(self, event: dict[str, Any]) -> None:
+        """A staff member's message, while they have taken the conversation over."""
         await self._send(event["message"])
+
+    async def handoff_changed(self, event: dict[str, Any]) -> None:
+        await self._send({"type": "handoff", "state": event["state"], "agent": event["agent"]})
+
+    async def session_end(self, event: dict[str, Any]) -> None:
+        """The conversation's data was deleted (or expired): nothing more can be said in it on this socket."""
+        await self._send({"type": "session_end", "reason": event["reason"]})
+        await self.close(code=SESSION_ENDED)
+
+    async def bot_reply(self, event: dict[str, Any]) -> None:
+        message = event["message"]
+        if message.get("role") == "bot" and self._wants_stream():
+            for frame in stream_frames(message):
+                await self._send(frame)
+        await self._send(message)
+
+    def _wants_stream(self) -> bool:
+        """Stream frames are opt-in (`?stream=1`), so clients written before them never see one."""
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        return (query.get("stream") or [""])[0] in {"1", "true"}
 
     async def _error(self, code: str, message: str, client_id: Any = None) -> None:
         frame = {"type": "error", "code": code, "message": message}

@@ -25,6 +25,11 @@ class Conversation(models.Model):
         ACTIVE = "active", "Active"
         CLOSED = "closed", "Closed"
 
+    class Handoff(models.TextChoices):
+        NONE = "none", "Bot"
+        REQUESTED = "requested", "Waiting for a person"
+        ACTIVE = "active", "With a person"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="conversations")
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
@@ -32,16 +37,27 @@ class Conversation(models.Model):
     state = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     last_seq = models.PositiveIntegerField(default=0, help_text="Highest seq handed out; seqs are gapless.")
+    handoff = models.CharField(max_length=16, choices=Handoff.choices, default=Handoff.NONE)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The staff member who took the conversation over.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["bot", "visitor"], condition=Q(status="active"), name="one_active_conversation_per_bot"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(handoff="active", agent__isnull=False) | ~Q(handoff="active"),
+                name="conversation_handoff_has_agent",
+            ),
         ]
+        indexes = [models.Index(fields=["handoff"], condition=~Q(handoff="none"), name="conversation_handoff_open")]
 
     def __str__(self) -> str:
         return f"{self.bot.slug} · {self.visitor} · {self.created_at:%Y-%m-%d %H:%M}"
@@ -50,16 +66,23 @@ class Conversation(models.Model):
     def group_name(self) -> str:
         return f"chat.{self.id.hex}"
 
+    @property
+    def console_group_name(self) -> str:
+        """Staff sockets watching this conversation in the console."""
+        return f"console.{self.id.hex}"
+
 
 class Message(models.Model):
     class Role(models.TextChoices):
         USER = "user", "Visitor"
         BOT = "bot", "Bot"
+        AGENT = "agent", "Staff member"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for an answer"
         ANSWERED = "answered", "Answered"
         SENT = "sent", "Sent"
+        HANDED_OFF = "handed_off", "Left to a person"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveIntegerField()
@@ -76,9 +99,16 @@ class Message(models.Model):
     reply_to = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reply"
     )
+    buttons = models.JSONField(default=list, blank=True, help_text="Quick replies offered with a bot message.")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=16, choices=Status.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(
+        default=dict, blank=True, help_text="Unix times of the stages a user message went through (bench/)."
+    )
 
     class Meta:
         ordering = ["conversation", "seq"]
@@ -90,10 +120,12 @@ class Message(models.Model):
                 name="message_client_id_unique_per_conversation",
             ),
             models.CheckConstraint(
-                condition=Q(role="user", reply_to__isnull=True) | Q(role="bot", reply_to__isnull=False),
+                condition=Q(role__in=["user", "agent"], reply_to__isnull=True) | Q(role="bot", reply_to__isnull=False),
                 name="message_only_bot_replies",
             ),
         ]
+        # The sweep (conversations.tasks.messages_requeue_stale) looks for old pending messages.
+        indexes = [models.Index(fields=["created_at"], condition=Q(status="pending"), name="message_pending_since")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.role}: {self.text[:50]}"

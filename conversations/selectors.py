@@ -1,6 +1,7 @@
+import uuid
 from typing import Any
 
-from .models import Message
+from .models import Conversation, Message, Visitor
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -10,6 +11,11 @@ def message_payload(message: Message) -> dict[str, Any]:
         payload["reply_to"] = message.reply_to.seq if message.reply_to_id else None
         payload["intent"] = message.intent
         payload["confidence"] = message.confidence
+        if message.buttons:
+            payload["buttons"] = message.buttons
+    elif message.role == Message.Role.AGENT:
+        agent = message.agent
+        payload["agent_name"] = (agent.get_short_name() or agent.get_username()) if agent else ""
     else:
         payload["client_id"] = message.client_id
     if message.language:
@@ -21,7 +27,34 @@ def messages_after(*, conversation_id: str, after_seq: int) -> list[dict[str, An
     """Every stored message of the conversation with seq > after_seq, in order, as protocol frames."""
     messages = (
         Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
-        .select_related("reply_to")
+        .select_related("reply_to", "agent")
         .order_by("seq")
     )
     return [message_payload(message) for message in messages]
+
+
+def handoff_queue() -> list[dict[str, Any]]:
+    """Open conversations waiting for or held by a person, oldest request first, for the staff console."""
+    conversations = (
+        Conversation.objects.filter(status=Conversation.Status.ACTIVE)
+        .exclude(handoff=Conversation.Handoff.NONE)
+        .select_related("bot", "visitor__user", "agent")
+        .order_by("updated_at")
+    )
+    return [
+        {
+            "conversation": str(c.id),
+            "bot": c.bot.slug,
+            "visitor": str(c.visitor),
+            "language": c.language,
+            "handoff": c.handoff,
+            "agent": (c.agent.get_short_name() or c.agent.get_username()) if c.agent else None,
+            "last_seq": c.last_seq,
+            "updated_at": c.updated_at.isoformat(),
+        }
+        for c in conversations
+    ]
+
+
+def visitor_exists(*, visitor_id: uuid.UUID) -> bool:
+    return Visitor.objects.filter(pk=visitor_id).exists()

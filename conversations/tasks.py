@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -13,8 +16,26 @@ from . import services
     retry_jitter=False,
     max_retries=None,
 )
-def message_answer(self, message_id: int) -> None:
+def message_answer(self, message_id: int, timings: dict[str, float] | None = None) -> None:
     """Answer one user message. Safe to run twice: the reply is unique per message."""
-    reply, created = services.message_answer(message_id=message_id)
-    if not created:
+    reply, created = services.message_answer(message_id=message_id, timings=timings)
+    if not created and reply is not None:
         services.reply_publish(reply=reply)  # a redelivered task may follow a publish that never happened
+
+
+@shared_task
+def messages_requeue_stale() -> int:
+    """Beat: queue again user messages pending longer than CHARLA_PENDING_REQUEUE_SECONDS."""
+    return services.messages_requeue_stale(older_than=timedelta(seconds=settings.CHARLA_PENDING_REQUEUE_SECONDS))
+
+
+@shared_task
+def conversations_close_idle() -> int:
+    """Beat: end conversations idle longer than CHARLA_SESSION_IDLE_MINUTES."""
+    return services.conversations_close_idle()
+
+
+@shared_task
+def conversations_purge_expired() -> int:
+    """Beat: delete transcripts older than CHARLA_RETENTION_DAYS."""
+    return services.conversations_purge_expired().conversations

@@ -3,9 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop
-
 from intents.classifier import IntentClassifier
+from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop
 
 DEMO_BOT_FILE = Path(__file__).resolve().parent.parent / "intents" / "demo" / "demo_bot.json"
 
@@ -101,3 +100,13 @@ def _empty_redis():
 
     if settings.REDIS_URL:
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A new channel layer object per test: channels_redis keeps per-channel locks bound to the event loop that
+    made them, and every async test (or async_to_sync call in a sync test) runs in a loop of its own."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield

@@ -54,9 +54,12 @@ def start_daphne(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     return process
 
 
-def start_worker(name: str, env: dict[str, str], log: Path, pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
+def start_worker(
+    name: str, env: dict[str, str], log: Path, pool: str = "solo", concurrency: int = 1,
+    queues: str = "inference,default",
+) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", "inference,default", f"--pool={pool}",
+        [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", queues, f"--pool={pool}",
          f"--concurrency={concurrency}", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
          "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,

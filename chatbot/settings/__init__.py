@@ -4,6 +4,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -25,11 +26,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "intents",
     "conversations",
 ]
 
 MIDDLEWARE = [
+    # First, so that responses WhiteNoise and the admin produce are unframeable too.
+    "conversations.framing.FrameDenyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -40,6 +47,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Only /embed/<bot>/ may be framed (conversations.framing); everything else refuses, old browsers included.
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "chatbot.urls"
 ASGI_APPLICATION = "chatbot.asgi.application"
@@ -62,6 +72,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Reuse connections: with 0, every consumer call and every task opens a new PostgreSQL connection (milliseconds each).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -86,7 +99,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"conversations.tasks.message_answer": {"queue": "inference"}}
+CELERY_TASK_ROUTES = {
+    "conversations.tasks.message_answer": {"queue": "inference"},
+    # Training takes minutes: its own queue and worker, so answers never wait behind it.
+    "intents.tasks.training_job_run": {"queue": "training"},
+}
 # A task whose worker dies is redelivered after this many seconds (Redis visibility timeout).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -100,7 +117,48 @@ CHARLA_ALLOWED_ORIGINS = env.list(
 CHARLA_MODEL_DIR = Path(env.str("CHARLA_MODEL_DIR", default=str(BASE_DIR / "var" / "models")))
 CHARLA_ENCODER_PATH = env.str("CHARLA_ENCODER_PATH", default="")
 CHARLA_TORCH_THREADS = env.int("CHARLA_TORCH_THREADS", default=1)
+# Encoder runtime of the workers: torch, onnx or onnx-int8 (exported once into CHARLA_MODEL_DIR/.encoders).
+CHARLA_INFERENCE_BACKEND = env.str("CHARLA_INFERENCE_BACKEND", default="torch")
+# Micro-batched answers (docs/performance.md): 1 queues answers on a Redis stream read by `manage.py answer_worker`.
+CHARLA_INFERENCE_BATCH = env.bool("CHARLA_INFERENCE_BATCH", default=False)
+CHARLA_INFERENCE_BATCH_SIZE = env.int("CHARLA_INFERENCE_BATCH_SIZE", default=32)
+CHARLA_INFERENCE_BATCH_WAIT_MS = env.int("CHARLA_INFERENCE_BATCH_WAIT_MS", default=0)
+CHARLA_INFERENCE_CLAIM_IDLE = env.int("CHARLA_INFERENCE_CLAIM_IDLE", default=30)
 CHARLA_VISITOR_TOKEN_MAX_AGE = env.int("CHARLA_VISITOR_TOKEN_MAX_AGE", default=60 * 60 * 24 * 365)
+
+# Conversation lifecycle (issue 3): sessions, retention, the safety net for lost tasks, fault injection.
+CHARLA_SESSION_IDLE_MINUTES = env.int("CHARLA_SESSION_IDLE_MINUTES", default=30)
+CHARLA_RETENTION_DAYS = env.int("CHARLA_RETENTION_DAYS", default=90)
+CHARLA_PENDING_REQUEUE_SECONDS = env.int("CHARLA_PENDING_REQUEUE_SECONDS", default=120)
+# "min,max" milliseconds of random pause before each inference, for fault tests; empty (off) in production.
+CHARLA_FAULT_INFERENCE_DELAY_MS = env.str("CHARLA_FAULT_INFERENCE_DELAY_MS", default="")
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-messages": {"task": "conversations.tasks.messages_requeue_stale", "schedule": 30.0},
+    "close-idle-conversations": {"task": "conversations.tasks.conversations_close_idle", "schedule": 300.0},
+    "purge-expired-transcripts": {
+        "task": "conversations.tasks.conversations_purge_expired",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+
+# The REST API (/api/): staff only, by session or token; OpenAPI schema at /api/schema/.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Charla API",
+    "DESCRIPTION": "Staff operations on Charla's chat data.",
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -116,7 +174,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The widget is also published as /static/chatbot/widget.js, the URL sites put in their script tag.
+STATICFILES_DIRS = [BASE_DIR / "static", ("chatbot", BASE_DIR / "static" / "widget")]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Static files are served by the app itself (WhiteNoise) straight from the source folders: no collectstatic step.
 WHITENOISE_USE_FINDERS = True
