@@ -13,7 +13,6 @@ from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
-from django.utils.html import escape
 
 from intents.classifier import Prediction
 from intents.models import Bot
@@ -28,6 +27,8 @@ HANDOFF_INTENT = "human_handoff"
 FALLBACKS_BEFORE_HANDOFF = 2
 _PAYLOAD = re.compile(r"/([\w-]{1,100})")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Bot text is plain text with a small markdown subset (docs/protocol.md); a backslash makes these literal.
+_MARKDOWN_SPECIAL = re.compile(r"([\\*_\[\]()])")
 _ISO_MINUTE = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)$")
 
 
@@ -216,13 +217,14 @@ def _response(step: _Step, *, spec: IntentSpec) -> tuple[str, list[dict[str, str
 
 
 def _render(template: str, slots: dict[str, Any]) -> str:
-    """Slot values are HTML-escaped and substituted once: a value cannot inject markup or another placeholder."""
+    """Slot values are markdown-escaped and substituted once: a value cannot inject a link, emphasis or another
+    placeholder. Clients render text as text, so no HTML escaping (it would show up as `&lt;`)."""
 
     def value(match: re.Match[str]) -> str:
         if match.group(1) not in slots:
             return match.group(0)
         shown = str(slots[match.group(1)])
         iso = _ISO_MINUTE.match(shown)
-        return escape(f"{iso.group(1)} {iso.group(2)}" if iso else shown)
+        return _MARKDOWN_SPECIAL.sub(r"\\\1", f"{iso.group(1)} {iso.group(2)}" if iso else shown)
 
     return _PLACEHOLDER.sub(value, template)

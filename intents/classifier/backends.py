@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -84,18 +82,9 @@ def artifact_export(source: str | Path, target: str | Path, *, quantize: str = "
     """
     source, target = Path(source), Path(target).resolve()
     manifest, _ = storage.read_artifact(source)  # refuses anything that is not an artifact
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with storage.atomic_directory(target) as staging:
         for name in (storage.MANIFEST, storage.ARRAYS):
             shutil.copy2(source / name, staging / name)
         encoder_source = manifest["metadata"]["encoder"].get("path") or default_encoder_path()
         export_encoder(encoder_source, staging / EXPORTED_ENCODER, quantize=quantize)
-        staging.chmod(0o755)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target

@@ -8,9 +8,6 @@ config: an edge device needs ONNX Runtime and a tokenizer, not torch.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +17,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from .encoder import BATCH_SIZE, MAX_TOKENS
+from .storage import atomic_directory
 
 MODEL_FILE = "model.onnx"
 EXPORT_MANIFEST = "onnx_export.json"
@@ -36,9 +34,7 @@ def export_encoder(encoder_path: str, target: str | Path, *, quantize: str = "no
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
     target = Path(target).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with atomic_directory(target) as staging:
         model = AutoModel.from_pretrained(encoder_path, local_files_only=True).eval()
         tokenizer = AutoTokenizer.from_pretrained(encoder_path, local_files_only=True)
         fp32 = staging / ("fp32.onnx" if quantize == "int8" else MODEL_FILE)
@@ -52,13 +48,6 @@ def export_encoder(encoder_path: str, target: str | Path, *, quantize: str = "no
         model.config.save_pretrained(staging)
         manifest = {"inputs": names, "dimension": int(model.config.hidden_size), "quantize": quantize}
         (staging / EXPORT_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-        staging.chmod(0o755)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

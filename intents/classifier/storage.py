@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +38,20 @@ def write_artifact(
     POSIX cannot rename a directory over a non-empty one, so the old artifact is
     first moved aside: between the two renames `path` briefly does not exist.
     """
+    with atomic_directory(path) as staging:
+        _write_files(staging, {**manifest, "format_version": FORMAT_VERSION}, arrays)
+        for name, source in (extra_files or {}).items():
+            shutil.copyfile(source, staging / name)
+
+
+@contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Yield an empty staging directory beside `path`; on success it replaces `path`, on error it is removed."""
     target = Path(path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        _write_files(staging, {**manifest, "format_version": FORMAT_VERSION}, arrays)
-        for name, source in (extra_files or {}).items():
-            shutil.copyfile(source, staging / name)
+        yield staging
         staging.chmod(0o755)
         _swap_in(staging, target)
     except BaseException:

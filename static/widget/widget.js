@@ -35,7 +35,8 @@
 
   // ---- Rich text: an allow-list of markdown (bold, italics, links) built as DOM nodes, never as HTML. ----
 
-  const INLINE = /\*\*([^*\n]+)\*\*|(?<![\w*])\*([^*\s][^*\n]*?)\*(?![\w*])|(?<!\w)_([^_\s][^_\n]*?)_(?!\w)|\[([^\]\n]+)\]\(([^)\s]+)\)/g;
+  // A backslash before a markdown character makes it literal: the server escapes slot values that way.
+  const INLINE = /\\([\\*_\[\]()])|\*\*([^*\n]+)\*\*|(?<![\w*])\*([^*\s][^*\n]*?)\*(?![\w*])|(?<!\w)_([^_\s][^_\n]*?)_(?!\w)|\[([^\]\n]+)\]\(([^)\s]+)\)/g;
 
   function safeUrl(raw) {
     try {
@@ -49,9 +50,10 @@
     for (const match of text.matchAll(INLINE)) {
       parent.append(text.slice(last, match.index));
       last = match.index + match[0].length;
-      const [whole, bold, star, under, label, href] = match;
+      const [whole, escaped, bold, star, under, label, href] = match;
       let node;
-      if (bold) { node = document.createElement('strong'); node.textContent = bold; }
+      if (escaped) { node = document.createTextNode(escaped); }
+      else if (bold) { node = document.createElement('strong'); node.textContent = bold; }
       else if (star || under) { node = document.createElement('em'); node.textContent = star || under; }
       else if (safeUrl(href)) {
         node = document.createElement('a');

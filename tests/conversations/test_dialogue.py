@@ -158,7 +158,7 @@ def test_regex_and_lookup_entities_with_synonyms_fill_slots_and_values_are_escap
     Response.objects.create(intent=order, language="es", text="Pedido {code}: menú {diet}.")
     prediction = Prediction(intent="special_order", confidence=0.9, language="es",
                             ranking=[("special_order", 0.9)], out_of_scope=False)
-    asked = dialogue_step(bot=demo_bot, state={}, language="es", prediction=prediction, text="pedido #<b>1")
+    asked = dialogue_step(bot=demo_bot, state={}, language="es", prediction=prediction, text="pedido #<b>[x](https://e.vil)")
     assert asked.text == "¿Qué dieta?"
     done = dialogue_step(bot=demo_bot, state=asked.state, language="es", prediction=prediction, text="Vegetariano")
-    assert done.text == "Pedido #&lt;b&gt;1: menú vegetarian."
+    assert done.text == r"Pedido #<b>\[x\]\(https://e.vil\): menú vegetarian."
