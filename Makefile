@@ -20,6 +20,7 @@ install: $(STAMP)
 
 # Runs the chatbot on http://127.0.0.1:8000/ (plus a Celery worker when REDIS_URL is set).
 run: $(STAMP)
+	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_bot
 	$(BIN)/python manage.py train_intents --bot demo --if-changed
