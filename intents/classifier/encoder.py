@@ -73,17 +73,7 @@ class Encoder:
         batch_size: int = BATCH_SIZE,
         progress: Callable[[float], None] | None = None,
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        # Batching texts of similar length wastes far less compute on padding.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            out[idx] = self._encode_batch([texts[i] for i in idx])
-            if progress is not None:
-                progress(min(1.0, (start + batch_size) / len(texts)))
-        return out
+        return encode_by_length(texts, self.dimension, self._encode_batch, batch_size, progress)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         batch = self._tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt").to(
@@ -95,6 +85,24 @@ class Encoder:
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
         return pooled.cpu().numpy()
+
+
+def encode_by_length(
+    texts: list[str],
+    dimension: int,
+    encode_batch: Callable[[list[str]], np.ndarray],
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """Encode in batches of texts of similar length (far less compute wasted on padding), rows in input order."""
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for start in range(0, len(texts), batch_size):
+        idx = order[start : start + batch_size]
+        out[idx] = encode_batch([texts[i] for i in idx])
+        if progress is not None:
+            progress(min(1.0, (start + batch_size) / len(texts)))
+    return out
 
 
 def get_encoder(path: str | None = None) -> Encoder:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from .encoder import BATCH_SIZE, MAX_TOKENS
+from .encoder import BATCH_SIZE, MAX_TOKENS, encode_by_length
 from .storage import atomic_directory
 
 MODEL_FILE = "model.onnx"
@@ -111,17 +111,8 @@ class OnnxEncoder:
     def encode(
         self, texts: list[str], batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            batch = self._tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="np"
-            )
-            feed = {name: batch[name].astype(np.int64) for name in self._inputs}
-            out[idx] = self._session.run(None, feed)[0]
-            if progress is not None:
-                progress(min(1.0, (start + batch_size) / len(texts)))
-        return out
+        return encode_by_length(texts, self.dimension, self._encode_batch, batch_size, progress)
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        batch = self._tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="np")
+        return self._session.run(None, {name: batch[name].astype(np.int64) for name in self._inputs})[0]
