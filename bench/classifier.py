@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.classifier --json bench/results/classifier.json [--seconds 0.5] [--threads 1]
 
 Backends of the encoder (all-MiniLM-L6-v2, the part of the model that costs): torch fp32, torch int8 (dynamic
-quantization of the Linear layers), ONNX Runtime when it is installed (skipped with a note otherwise), CUDA
-when present. With DATABASE_URL set and the demo bot trained, also the worker's path: the whole classifier
+quantization of the Linear layers), ONNX Runtime fp32 and int8 (per-channel, as exported
+for the workers), CUDA when present. With DATABASE_URL set and the demo bot trained, also the worker's path: the whole classifier
 (encoder, TF-IDF, heads, language) through `intents.services.intent_predict_batch`, as `answer_worker` calls it.
 Every cell of one run is measured in the same process, one after the other: compare them as ratios.
 """
@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +39,7 @@ def mean_pooled(model, tokenizer, device: str = "cpu") -> Callable[[list[str]], 
     return encode
 
 
-def backends(path: str) -> tuple[dict[str, Callable], list[str]]:
+def backends(path: str, threads: int) -> tuple[dict[str, Callable], list[str]]:
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     fp32 = AutoModel.from_pretrained(path, local_files_only=True).eval()
     int8 = torch.ao.quantization.quantize_dynamic(
@@ -46,18 +47,25 @@ def backends(path: str) -> tuple[dict[str, Callable], list[str]]:
     )
     found = {"torch-fp32": mean_pooled(fp32, tokenizer), "torch-int8": mean_pooled(int8, tokenizer)}
     notes = []
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        notes.append("onnxruntime is not installed: ONNX fp32/int8 skipped (issue 6 adds the ONNX backends)")
-    else:
-        notes.append("onnxruntime is installed but no exported encoder is wired here yet: ONNX skipped")
+    found.update(onnx_backends(path, threads))
     if torch.cuda.is_available():
         found["cuda-fp32"] = mean_pooled(AutoModel.from_pretrained(path, local_files_only=True).eval().cuda(),
                                          tokenizer, "cuda")  # fmt: skip
     else:
         notes.append("no CUDA device on this machine")
     return found, notes
+
+
+def onnx_backends(path: str, threads: int) -> dict[str, Callable]:
+    """The encoder exported to ONNX (fp32, and int8 per-channel) exactly as the workers' backends export it."""
+    from intents.classifier.onnx_encoder import OnnxEncoder, export_encoder
+
+    found = {}
+    directory = Path(tempfile.mkdtemp(prefix="charla-bench-onnx-"))
+    for name, quantize in (("onnx-fp32", "none"), ("onnx-int8", "int8")):
+        encoder = OnnxEncoder(str(export_encoder(path, directory / name, quantize=quantize)), threads=threads)
+        found[name] = lambda texts, encoder=encoder: encoder.encode(texts, batch_size=len(texts))
+    return found
 
 
 def measure(predict: Callable[[list[str]], object], batch: int, seconds: float) -> dict:
@@ -100,7 +108,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from intents.classifier.encoder import default_encoder_path
 
-    found, notes = backends(default_encoder_path())
+    found, notes = backends(default_encoder_path(), args.threads)
     if (path := worker_path()) is not None:
         found["worker-path-torch-fp32"] = path
     else:
