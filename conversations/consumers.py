@@ -5,6 +5,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from intents.selectors import bot_get
+
 from . import selectors, services
 from .origins import origin_allowed
 from .streaming import stream_frames
@@ -18,32 +20,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
     """One visitor's socket to one bot: JSON frames as documented in docs/protocol.md."""
 
     async def connect(self) -> None:
-        slug = self.scope["url_route"]["kwargs"]["bot"]
-        bot = await database_sync_to_async(services.bot_for_socket)(slug=slug)
-        if bot is None:
+        self.bot = await database_sync_to_async(bot_get)(slug=self.scope["url_route"]["kwargs"]["bot"])
+        if self.bot is None:
             await self.close(code=UNKNOWN_BOT)
             return
-        if not origin_allowed(headers=self.scope.get("headers", []), bot_origins=bot.allowed_origins):
+        if not origin_allowed(headers=self.scope.get("headers", []), bot_origins=self.bot.allowed_origins):
             await self.close(code=REJECTED_ORIGIN)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
         user = self.scope.get("user")
-        self.session = await database_sync_to_async(services.session_open)(
-            bot=bot,
-            user_id=user.pk if user is not None and user.is_authenticated else None,
-            token=(query.get("token") or [None])[0],
-            language=(query.get("lang") or [None])[0],
-        )
-        await self.channel_layer.group_add(self.session.group_name, self.channel_name)
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
+        self.streaming = (query.get("stream") or [""])[0] in {"1", "true"}  # opt-in: older clients never see one
+        await self._session_enter(token=(query.get("token") or [None])[0], language=(query.get("lang") or [None])[0])
         await self.accept()
-        await self._send(
-            {
-                "type": "session",
-                "conversation": str(self.session.conversation_id),
-                "token": self.session.token,
-                "last_seq": self.session.last_seq,
-            }
-        )
+        await self._send_session()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "session"):
@@ -99,15 +89,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _session_restart(self) -> None:
         """The conversation ended (idle too long): continue in a new one and tell the client with a `session` frame."""
-        user = self.scope.get("user")
         await self.channel_layer.group_discard(self.session.group_name, self.channel_name)
+        await self._session_enter(token=self.session.token, language=None)
+        await self._send_session()
+
+    async def _session_enter(self, *, token: str | None, language: str | None) -> None:
         self.session = await database_sync_to_async(services.session_open)(
-            bot=await database_sync_to_async(services.bot_for_socket)(slug=self.scope["url_route"]["kwargs"]["bot"]),
-            user_id=user.pk if user is not None and user.is_authenticated else None,
-            token=self.session.token,
-            language=None,
+            bot=self.bot, user_id=self.user_id, token=token, language=language
         )
         await self.channel_layer.group_add(self.session.group_name, self.channel_name)
+
+    async def _send_session(self) -> None:
         await self._send(
             {
                 "type": "session",
@@ -131,15 +123,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def bot_reply(self, event: dict[str, Any]) -> None:
         message = event["message"]
-        if message.get("role") == "bot" and self._wants_stream():
+        if message.get("role") == "bot" and self.streaming:
             for frame in stream_frames(message):
                 await self._send(frame)
         await self._send(message)
-
-    def _wants_stream(self) -> bool:
-        """Stream frames are opt-in (`?stream=1`), so clients written before them never see one."""
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        return (query.get("stream") or [""])[0] in {"1", "true"}
 
     async def _error(self, code: str, message: str, client_id: Any = None) -> None:
         frame = {"type": "error", "code": code, "message": message}

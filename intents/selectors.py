@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from .models import Bot, Entity, Intent, ModelVersion, Response, TrainingExample
+from .models import Bot, Entity, Intent, ModelVersion, TrainingExample
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,6 @@ def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | 
     if number is None:
         return production_version_for_bot(bot_id=bot.pk)
     return ModelVersion.objects.filter(bot=bot, version=number).first()
-
-
-def response_texts(*, bot: Bot, intent: str, language: str) -> list[str]:
-    """The intent's responses in `language`, or in any language when it has none in that one."""
-    responses = Response.objects.filter(intent__bot=bot, intent__name=intent, intent__active=True)
-    texts = list(responses.filter(language=language).values_list("text", flat=True))
-    return texts or list(responses.values_list("text", flat=True))
 
 
 def intent_names_for_bot(*, bot: Bot) -> list[str]:

@@ -13,7 +13,6 @@ from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
 from .publish import reply_publish
 from .sessions import (
     Session,
-    bot_for_socket,
     conversation_close,
     conversations_close_idle,
     session_open,
@@ -27,7 +26,6 @@ __all__ = [
     "MessageRejected",
     "Session",
     "agent_message_send",
-    "bot_for_socket",
     "conversation_close",
     "conversations_close_idle",
     "conversations_purge_expired",

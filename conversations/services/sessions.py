@@ -87,7 +87,3 @@ def conversations_close_idle(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(minutes=settings.CHARLA_SESSION_IDLE_MINUTES)
     idle = Conversation.objects.filter(status=Conversation.Status.ACTIVE, updated_at__lt=cutoff)
     return sum(conversation_close(conversation_id=pk) for pk in idle.values_list("pk", flat=True))
-
-
-def bot_for_socket(*, slug: str) -> Bot | None:
-    return Bot.objects.filter(slug=slug).first()
