@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -96,9 +97,12 @@ class IntentAdmin(admin.ModelAdmin):
     search_fields = ("name", "description", "examples__text")
     inlines = [TrainingExampleInline, SlotInline, IntentContextInline, ResponseInline]
 
-    @admin.display(description="examples")
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("bot").annotate(n_examples=Count("examples"))
+
+    @admin.display(description="examples", ordering="n_examples")
     def example_count(self, obj: Intent) -> int:
-        return obj.examples.count()
+        return obj.n_examples
 
 
 @admin.register(ModelVersion)

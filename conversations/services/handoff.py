@@ -27,9 +27,7 @@ def handoff_request(*, conversation: Conversation) -> None:
 def handoff_take(*, conversation_id: uuid.UUID, agent_id: int) -> Conversation:
     """`agent_id` answers from now on and the bot stays silent. Refused when another person holds it."""
     with transaction.atomic():
-        conversation = _locked_open(conversation_id)
-        if conversation.handoff == Conversation.Handoff.ACTIVE and conversation.agent_id != agent_id:
-            raise MessageRejected("taken", "Another staff member has taken this conversation.")
+        conversation = _locked_unless_taken(conversation_id, agent_id)
         conversation.handoff = Conversation.Handoff.ACTIVE
         conversation.agent_id = agent_id
         conversation.save(update_fields=["handoff", "agent", "updated_at"])
@@ -41,9 +39,7 @@ def handoff_take(*, conversation_id: uuid.UUID, agent_id: int) -> Conversation:
 def handoff_release(*, conversation_id: uuid.UUID, agent_id: int) -> Conversation:
     """The bot answers again, starting from a clean fallback count."""
     with transaction.atomic():
-        conversation = _locked_open(conversation_id)
-        if conversation.handoff == Conversation.Handoff.ACTIVE and conversation.agent_id != agent_id:
-            raise MessageRejected("taken", "Another staff member has taken this conversation.")
+        conversation = _locked_unless_taken(conversation_id, agent_id)
         conversation.handoff = Conversation.Handoff.NONE
         conversation.agent = None
         conversation.state = {**conversation.state, "fallbacks_in_row": 0}
@@ -88,6 +84,14 @@ def _locked_open(conversation_id: Any) -> Conversation:
     )
     if conversation is None:
         raise MessageRejected("unknown_conversation", "No such open conversation.")
+    return conversation
+
+
+def _locked_unless_taken(conversation_id: uuid.UUID, agent_id: int) -> Conversation:
+    """The open conversation, locked; refused when another staff member holds it."""
+    conversation = _locked_open(conversation_id)
+    if conversation.handoff == Conversation.Handoff.ACTIVE and conversation.agent_id != agent_id:
+        raise MessageRejected("taken", "Another staff member has taken this conversation.")
     return conversation
 
 
