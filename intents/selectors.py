@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import dataclass
 
 from .models import Bot, Entity, Intent, ModelVersion, TrainingExample
@@ -33,10 +34,6 @@ def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | 
     if number is None:
         return production_version_for_bot(bot_id=bot.pk)
     return ModelVersion.objects.filter(bot=bot, version=number).first()
-
-
-def intent_names_for_bot(*, bot: Bot) -> list[str]:
-    return list(Intent.objects.filter(bot=bot, active=True).values_list("name", flat=True))
 
 
 @dataclass(frozen=True)
@@ -81,14 +78,39 @@ class EntitySpec:
     values: list[tuple[str, list[str], str]]  # (value, synonyms, language or "" for any)
 
 
-def intent_spec(*, bot: Bot, name: str) -> IntentSpec | None:
-    intent = (
-        Intent.objects.filter(bot=bot, name=name, active=True)
-        .prefetch_related("slots", "contexts", "responses")
-        .first()
+@dataclass(frozen=True)
+class BotDialogue:
+    """A bot's active intents (by name) and its own entities, as plain data for the dialogue step."""
+
+    intents: dict[str, IntentSpec]
+    entities: list[EntitySpec]
+
+
+_DIALOGUES: dict[int, tuple[uuid.UUID, BotDialogue]] = {}  # bot pk -> (revision, dialogue); one entry per bot
+
+
+def bot_dialogue(*, bot: Bot) -> BotDialogue:
+    """The bot's dialogue settings, read once per process and revision: a turn costs no query for them.
+
+    `bot.dialogue_revision` changes with every edit of its intents, responses, slots, contexts or entities
+    (intents/signals.py), and the worker reads the bot row with each turn, so an edit counts from the next turn.
+    """
+    cached = _DIALOGUES.get(bot.pk)
+    if cached is not None and cached[0] == bot.dialogue_revision:
+        return cached[1]
+    intents = Intent.objects.filter(bot=bot, active=True).prefetch_related("slots", "contexts", "responses")
+    dialogue = BotDialogue(
+        intents={intent.name: _intent_spec(intent) for intent in intents},
+        entities=[
+            EntitySpec(e.name, e.kind, e.pattern, [(v.value, v.synonyms or [], v.language) for v in e.values.all()])
+            for e in Entity.objects.filter(bot=bot).prefetch_related("values")
+        ],
     )
-    if intent is None:
-        return None
+    _DIALOGUES[bot.pk] = (bot.dialogue_revision, dialogue)
+    return dialogue
+
+
+def _intent_spec(intent: Intent) -> IntentSpec:
     contexts = list(intent.contexts.all())
     return IntentSpec(
         name=intent.name,
@@ -97,10 +119,3 @@ def intent_spec(*, bot: Bot, name: str) -> IntentSpec | None:
         sets=[ContextSpec(c.name, c.lifespan_turns, c.lifespan_minutes) for c in contexts if c.direction == "sets"],
         responses=[ResponseSpec(r.text, r.language, r.context, r.buttons or []) for r in intent.responses.all()],
     )
-
-
-def entity_specs(*, bot: Bot) -> list[EntitySpec]:
-    return [
-        EntitySpec(e.name, e.kind, e.pattern, [(v.value, v.synonyms or [], v.language) for v in e.values.all()])
-        for e in Entity.objects.filter(bot=bot).prefetch_related("values")
-    ]

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from intents.classifier import Prediction
 from intents.models import Bot
-from intents.selectors import IntentSpec, SlotSpec, entity_specs, intent_names_for_bot, intent_spec
+from intents.selectors import IntentSpec, SlotSpec, bot_dialogue
 
 from . import texts
 from .entities import Found, entities_extract
@@ -55,7 +55,7 @@ class _Step:
     @cached_property
     def entities(self) -> list[Found]:
         """Extracted only when a slot may take them: dateparser is the slowest part of a turn."""
-        custom = entity_specs(bot=self.bot)
+        custom = bot_dialogue(bot=self.bot).entities
         return entities_extract(text=self.text, language=self.language, custom=custom, now=self.now)
 
 
@@ -65,7 +65,7 @@ def payload_prediction(*, bot: Bot, text: str, prediction: Prediction) -> Predic
     if match is None:
         return prediction
     name = match.group(1)
-    if name != HANDOFF_INTENT and name not in intent_names_for_bot(bot=bot):
+    if name != HANDOFF_INTENT and name not in bot_dialogue(bot=bot).intents:
         return prediction
     return Prediction(intent=name, confidence=1.0, language="", ranking=[(name, 1.0)], out_of_scope=False)
 
@@ -92,7 +92,7 @@ def dialogue_step(
 
 def _form_turn(step: _Step, *, form: dict[str, str], prediction: Prediction) -> Turn | None:
     """None when the turn is not about the form (another intent was asked): the form then stays open."""
-    spec = intent_spec(bot=step.bot, name=form["intent"])
+    spec = bot_dialogue(bot=step.bot).intents.get(form["intent"])
     if spec is None:
         return None
     changes = _slots_fill(spec.slots, step.entities, requested=form["requested"])
@@ -172,7 +172,7 @@ def _intent_choose(step: _Step, *, prediction: Prediction) -> IntentSpec | None:
     for name, score in ranking:
         if score < threshold:
             break
-        spec = intent_spec(bot=step.bot, name=name)
+        spec = bot_dialogue(bot=step.bot).intents.get(name)
         if spec is None and name == HANDOFF_INTENT:
             spec = IntentSpec(name=name, slots=[], needs=[], sets=[], responses=[])
         if spec is not None and set(spec.needs) <= step.contexts.keys():
@@ -197,7 +197,7 @@ def _first_missing(spec: IntentSpec, slots: dict[str, Any]) -> SlotSpec | None:
 
 
 def _form_slots(step: _Step, form: dict[str, str]) -> list[SlotSpec]:
-    spec = intent_spec(bot=step.bot, name=form["intent"])
+    spec = bot_dialogue(bot=step.bot).intents.get(form["intent"])
     return spec.slots if spec else []
 
 

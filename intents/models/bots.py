@@ -1,3 +1,5 @@
+import uuid
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -22,6 +24,12 @@ class Bot(models.Model):
     )
     fallback_responses = models.JSONField(
         default=dict, blank=True, help_text='Fallback answers by language: {"en": ["Sorry…"], "es": ["Perdona…"]}.'
+    )
+    dialogue_revision = models.UUIDField(
+        default=uuid.uuid4,
+        editable=False,
+        help_text="Changes whenever the bot's intents, responses, slots, contexts or entities change: "
+        "workers cache the dialogue settings per revision.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

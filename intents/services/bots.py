@@ -1,5 +1,6 @@
 """Writes for bots and their intents: loading a definition."""
 
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -28,7 +29,14 @@ def bot_load_definition(*, definition: dict[str, Any]) -> Bot:
         _sync_texts(TrainingExample, intent, item["examples"])
         _sync_texts(Response, intent, item["responses"])
     bot_dialogue_load(bot=bot, definition=definition)
+    dialogue_revision_bump(bot_id=bot.pk)  # the bulk writes above send no signals
     return bot
+
+
+def dialogue_revision_bump(*, bot_id: int | None) -> None:
+    """Workers reload the bot's dialogue settings at its next turn (see intents.selectors.bot_dialogue)."""
+    if bot_id is not None:
+        Bot.objects.filter(pk=bot_id).update(dialogue_revision=uuid.uuid4())
 
 
 def _sync_texts(

@@ -162,3 +162,16 @@ def test_regex_and_lookup_entities_with_synonyms_fill_slots_and_values_are_escap
     assert asked.text == "¿Qué dieta?"
     done = dialogue_step(bot=demo_bot, state=asked.state, language="es", prediction=prediction, text="Vegetariano")
     assert done.text == r"Pedido #<b>\[x\]\(https://e.vil\): menú vegetarian."
+
+
+def test_an_edited_response_is_answered_from_the_next_turn(trained_demo_bot):
+    """Workers cache a bot's dialogue settings per revision; saving a response (as the admin does) changes it."""
+    chat = Chat(trained_demo_bot, "en")
+    assert chat.say("hello").text in _texts(trained_demo_bot, "greet", "en")
+    for response in Response.objects.filter(intent__bot=trained_demo_bot, intent__name="greet", language="en"):
+        response.text = "Welcome back to the new greeting."
+        response.save()
+    assert chat.say("hello").text == "Welcome back to the new greeting."
+    Response.objects.filter(intent__bot=trained_demo_bot, intent__name="greet", language="en").delete()
+    Response.objects.create(intent=Intent.objects.get(bot=trained_demo_bot, name="greet"), language="en", text="Hi again.")
+    assert chat.say("hello").text == "Hi again."
