@@ -10,13 +10,13 @@ from intents.services import NoModelError, intent_predict_batch
 
 from .inference import Entry
 from .models import Message
-from .services import EarlierTurnPending, message_reply_store, reply_publish
+from .services import Classified, replies_store, reply_publish
 
 logger = logging.getLogger(__name__)
 
 
 def messages_answer_batch(*, entries: list[Entry]) -> list[Entry]:
-    """Classify the entries' messages together, then store each answer in (conversation, seq) order.
+    """Classify the entries' messages together, then store every answer in one transaction (replies_store).
 
     Returns the entries to queue again: those whose earlier turn is still pending (it is in another
     worker's batch, or was queued again itself). Only pending messages are classified; one answered already
@@ -36,17 +36,12 @@ def messages_answer_batch(*, entries: list[Entry]) -> list[Entry]:
             reply_publish(reply=reply)
     predictions = _predict(unanswered)
     stamps = {"worker_start": started, "predicted": time.time(), "batch": len(entries)}
-    retry = []
-    for message in unanswered:
-        if message.pk not in predictions:
-            continue
-        prediction, version = predictions[message.pk]
-        timings = {**by_message[message.pk].timings, **stamps}
-        try:
-            message_reply_store(message_id=message.pk, prediction=prediction, version=version, timings=timings)
-        except EarlierTurnPending:
-            retry.append(by_message[message.pk])
-    return retry
+    classified = [
+        Classified(message_id=pk, prediction=prediction, version=version, timings={**by_message[pk].timings, **stamps})
+        for pk, (prediction, version) in predictions.items()
+    ]
+    _, waiting = replies_store(classified=classified)
+    return [by_message[pk] for pk in waiting]
 
 
 def _predict(messages: list[Message]) -> dict[int, tuple[Prediction, ModelVersion]]:

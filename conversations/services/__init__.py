@@ -3,11 +3,14 @@
 from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
 from .handoff import agent_message_send, handoff_release, handoff_request, handoff_take
 from .messages import (
+    Answered,
+    Classified,
     message_answer,
     message_receive,
     message_reply_store,
     message_validate,
     messages_requeue_stale,
+    replies_store,
 )
 from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
 from .publish import reply_publish
@@ -20,6 +23,8 @@ from .sessions import (
 )
 
 __all__ = [
+    "Answered",
+    "Classified",
     "ConversationClosed",
     "Deletion",
     "EarlierTurnPending",
@@ -37,6 +42,7 @@ __all__ = [
     "message_reply_store",
     "message_validate",
     "messages_requeue_stale",
+    "replies_store",
     "reply_publish",
     "session_open",
     "visitor_data_delete",

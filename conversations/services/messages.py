@@ -5,12 +5,15 @@ import os
 import random
 import time
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from intents.classifier import Prediction
@@ -22,7 +25,7 @@ from ..models import Conversation, Message
 from ..selectors import message_payload
 from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
 from .handoff import handoff_request
-from .publish import console_message_publish, reply_publish
+from .publish import console_message_publish, replies_publish
 from .sessions import conversation_close, conversation_is_idle
 
 logger = logging.getLogger(__name__)
@@ -59,10 +62,12 @@ def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) ->
     received = time.time()
     text, client_id = message_validate(text=text, client_id=client_id)
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-        if existing is not None:
-            return existing, False
+        same_client_id = Message.objects.filter(conversation=OuterRef("pk"), client_id=client_id).values("pk")[:1]
+        conversation = (
+            Conversation.objects.select_for_update().annotate(existing=Subquery(same_client_id)).get(pk=conversation_id)
+        )
+        if conversation.existing is not None:
+            return Message.objects.get(pk=conversation.existing), False
         closed = conversation.status == Conversation.Status.CLOSED
         if not closed and not conversation_is_idle(conversation=conversation, now=timezone.now()):
             return _message_store(conversation=conversation, text=text, client_id=client_id, received=received), True
@@ -99,6 +104,25 @@ def _pending_exists(conversation: Conversation, before_seq: int | None = None) -
     return (pending.filter(seq__lt=before_seq) if before_seq is not None else pending).exists()
 
 
+@dataclass(frozen=True)
+class Classified:
+    """A user message and what a model version made of it, ready to be answered."""
+
+    message_id: int
+    prediction: Prediction
+    version: ModelVersion
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What became of a classified message: its reply (None when left to a person, or deleted) and whether it
+    was stored now (False: it had been answered before, a redelivery)."""
+
+    reply: Message | None
+    created: bool
+
+
 def message_answer(*, message_id: int, timings: dict[str, float] | None = None) -> tuple[Message | None, bool]:
     """Classify a user message and store its one answer, in seq order; (reply, created).
 
@@ -128,66 +152,117 @@ def _fault_inference_delay() -> None:
 def message_reply_store(
     *, message_id: int, prediction: Prediction, version: ModelVersion, timings: dict[str, float] | None = None
 ) -> tuple[Message | None, bool]:
-    """Apply the dialogue step for an already classified user message; (reply, created).
+    """replies_store for one message; raises EarlierTurnPending while an earlier turn is unanswered."""
+    answered, waiting = replies_store(
+        classified=[Classified(message_id=message_id, prediction=prediction, version=version, timings=timings or {})]
+    )
+    if waiting:
+        raise EarlierTurnPending(f"message {message_id} waits for earlier turns of its conversation")
+    outcome = answered[message_id]
+    return outcome.reply, outcome.created
 
-    Runs inside the conversation's row lock, so the model must have run before (no lock during inference).
-    Raises EarlierTurnPending while an earlier user message of the conversation is pending. Exactly once: a
-    message that is not pending any more returns its stored reply (None when it was left to a person).
+
+def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered], list[int]]:
+    """Apply the dialogue step to classified user messages, all in one transaction; (answered, waiting ids).
+
+    The model must have run before: this holds the conversations' row locks, taken in primary-key order so
+    that two workers' batches cannot deadlock. Each conversation's messages are answered in seq order, its
+    state carried from turn to turn; a batch costs a fixed number of statements, not a few per message.
+    A message whose earlier turn is unanswered and not in the batch is left pending, and its id returned to
+    be queued again. Exactly once: a message that is not pending any more gives its stored reply.
     """
+    by_id = {item.message_id: item for item in classified}
+    answered: dict[int, Answered] = {pk: Answered(reply=None, created=False) for pk in by_id}
+    waiting: list[int] = []
     with transaction.atomic():
-        message = Message.objects.filter(pk=message_id).first()
-        if message is None:
-            return None, False
-        conversation = Conversation.objects.select_for_update().select_related("bot").get(pk=message.conversation_id)
-        message.refresh_from_db()
-        if message.status != Message.Status.PENDING:
-            return Message.objects.filter(reply_to_id=message.pk).first(), False
-        if _pending_exists(conversation, before_seq=message.seq):
-            raise EarlierTurnPending(f"message {message.pk} waits for earlier turns of {conversation.pk}")
-        reply = _reply_store(
-            conversation=conversation, message=message, prediction=prediction, version=version, timings=timings
+        conversation_ids = sorted(set(Message.objects.filter(pk__in=by_id).values_list("conversation_id", flat=True)))
+        conversations = {
+            conversation.pk: conversation
+            for conversation in Conversation.objects.select_for_update(of=("self",)).select_related("bot")
+            .filter(pk__in=conversation_ids).order_by("pk")
+        }  # fmt: skip
+        unanswered: dict[Any, set[int]] = defaultdict(set)
+        rows = Message.objects.filter(conversation_id__in=conversation_ids, role=Message.Role.USER,
+                                      status=Message.Status.PENDING).values_list("conversation_id", "seq")  # fmt: skip
+        for conversation_id, seq in rows:
+            unanswered[conversation_id].add(seq)
+        messages = Message.objects.filter(pk__in=by_id, role=Message.Role.USER).order_by("conversation_id", "seq")
+        turns = _Turns()
+        for message in messages:
+            conversation = conversations[message.conversation_id]
+            if message.status != Message.Status.PENDING:
+                turns.earlier.append(message.pk)
+            elif min(unanswered[conversation.pk]) < message.seq:
+                waiting.append(message.pk)
+            else:
+                unanswered[conversation.pk].discard(message.seq)
+                turns.add(conversation=conversation, message=message, item=by_id[message.pk])
+        turns.write()
+        for reply in turns.replies:
+            answered[reply.reply_to_id] = Answered(reply=reply, created=True)
+        for reply in Message.objects.filter(reply_to_id__in=turns.earlier).select_related("reply_to"):
+            answered[reply.reply_to_id] = Answered(reply=reply, created=False)
+    return answered, waiting
+
+
+class _Turns:
+    """A batch's answers, collected turn by turn under the row locks and then written one statement per table."""
+
+    MESSAGE_FIELDS = ["status", "answered_at", "intent", "confidence", "language", "ranking", "model_version",
+                      "timings"]  # fmt: skip
+
+    def __init__(self) -> None:
+        self.now = timezone.now()
+        self.messages: list[Message] = []
+        self.replies: list[Message] = []
+        self.conversations: dict[Any, Conversation] = {}
+        self.handoffs: list[Conversation] = []
+        self.earlier: list[int] = []  # answered before this batch: a redelivery
+
+    def add(self, *, conversation: Conversation, message: Message, item: Classified) -> None:
+        bot = conversation.bot
+        prediction = payload_prediction(bot=bot, text=message.text, prediction=item.prediction)
+        handed_off = conversation.handoff == Conversation.Handoff.ACTIVE
+        message.status = Message.Status.HANDED_OFF if handed_off else Message.Status.ANSWERED
+        message.answered_at = None if handed_off else self.now
+        message.intent = prediction.intent
+        message.confidence = prediction.confidence
+        message.language = prediction.language or ""
+        message.ranking = [[name, round(score, 4)] for name, score in prediction.ranking]
+        message.model_version = item.version
+        message.timings = {**item.timings, "answer_stored": time.time()}
+        self.messages.append(message)
+        if handed_off:  # the bot stays silent while a person has the conversation
+            return
+        language = turn_language(bot=bot, prediction=prediction, current=conversation.language)
+        if conversation.state.get("form"):  # "4" or an e-mail address says nothing about the visitor's language
+            language = conversation.language
+        turn = dialogue_step(
+            bot=bot, state=conversation.state, language=language, prediction=prediction, text=message.text,
+            now=self.now,
         )
-        return reply, True
+        self.replies.append(Message(
+            conversation=conversation, seq=next_seq(conversation), role=Message.Role.BOT, text=turn.text,
+            language=turn.language, intent=turn.intent, confidence=prediction.confidence, buttons=turn.buttons,
+            reply_to=message, status=Message.Status.SENT, answered_at=self.now, model_version=item.version,
+        ))  # fmt: skip
+        conversation.state = turn.state
+        conversation.language = turn.language
+        conversation.updated_at = self.now
+        self.conversations[conversation.pk] = conversation
+        if turn.handoff:
+            self.handoffs.append(conversation)
 
-
-def _reply_store(
-    *, conversation: Conversation, message: Message, prediction: Prediction, version: ModelVersion,
-    timings: dict[str, float] | None,
-) -> Message | None:
-    """Runs inside the conversation's row lock. `timings` are the stage stamps bench/ reads back."""
-    bot = conversation.bot
-    prediction = payload_prediction(bot=bot, text=message.text, prediction=prediction)
-    handed_off = conversation.handoff == Conversation.Handoff.ACTIVE
-    now = timezone.now()
-    Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.HANDED_OFF if handed_off else Message.Status.ANSWERED,
-        answered_at=None if handed_off else now,
-        intent=prediction.intent,
-        confidence=prediction.confidence,
-        language=prediction.language or "",
-        ranking=[[name, round(score, 4)] for name, score in prediction.ranking],
-        model_version=version,
-        timings={**(timings or {}), "answer_stored": time.time()},
-    )
-    if handed_off:  # the bot stays silent while a person has the conversation
-        return None
-    language = turn_language(bot=bot, prediction=prediction, current=conversation.language)
-    if conversation.state.get("form"):  # "4" or an e-mail address says nothing about the visitor's language
-        language = conversation.language
-    turn = dialogue_step(bot=bot, state=conversation.state, language=language, prediction=prediction, text=message.text)
-    reply = Message.objects.create(
-        conversation=conversation, seq=next_seq(conversation), role=Message.Role.BOT, text=turn.text,
-        language=turn.language, intent=turn.intent, confidence=prediction.confidence, buttons=turn.buttons,
-        reply_to=message, status=Message.Status.SENT, answered_at=now, model_version=version,
-    )
-    conversation.state = turn.state
-    conversation.language = turn.language
-    conversation.save(update_fields=["last_seq", "state", "language", "updated_at"])
-    console = conversation.handoff != Conversation.Handoff.NONE
-    transaction.on_commit(partial(reply_publish, reply=reply, console=console))
-    if turn.handoff:  # after the reply's publish, so the visitor reads the answer before the `handoff` frame
-        handoff_request(conversation=conversation)
-    return reply
+    def write(self) -> None:
+        if self.messages:
+            Message.objects.bulk_update(self.messages, self.MESSAGE_FIELDS)
+        if self.replies:
+            Message.objects.bulk_create(self.replies)
+            Conversation.objects.bulk_update(self.conversations.values(), ["last_seq", "state", "language", "updated_at"])
+            console = {reply.pk for reply in self.replies if reply.conversation.handoff != Conversation.Handoff.NONE}
+            transaction.on_commit(partial(replies_publish, replies=self.replies, console=console))
+        for conversation in self.handoffs:  # after the replies' publish: the visitor reads the answer first
+            handoff_request(conversation=conversation)
 
 
 def messages_requeue_stale(*, older_than: timedelta, now: datetime | None = None) -> int:

@@ -3,6 +3,8 @@
 import random
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conversations.batching import messages_answer_batch
 from conversations.inference import Entry
@@ -59,3 +61,18 @@ def test_a_redelivered_entry_is_not_answered_twice(trained_demo_bot):
     messages_answer_batch(entries=entries_for([message]))
     assert messages_answer_batch(entries=entries_for([message, message])) == []
     assert Message.objects.filter(conversation=message.conversation, role=Message.Role.BOT).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_the_same_statements_whatever_its_size(trained_demo_bot):
+    """Answers are written one statement per table for the whole batch, not a few statements per message."""
+    warm = conversation_with(trained_demo_bot, ["hello"])
+    messages_answer_batch(entries=entries_for(warm))  # loads the model and the bot's dialogue settings once
+    counts = []
+    for size in (1, 4):
+        batch = [m for _ in range(size) for m in conversation_with(trained_demo_bot, ["hello", "where is my order?"])]
+        with CaptureQueriesContext(connection) as queries:
+            assert messages_answer_batch(entries=entries_for(batch)) == []
+        counts.append(len(queries))
+        assert Message.objects.filter(reply_to__in=batch).count() == len(batch)
+    assert counts[0] == counts[1], counts
