@@ -4,10 +4,10 @@ import json
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import selectors, services
+from .consumers import db_call
 from .models import Conversation
 from .services.publish import CONSOLE_GROUP
 
@@ -59,20 +59,20 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         group = _group(conversation)
         await self.channel_layer.group_add(group, self.channel_name)
         self.watching.add(conversation)
-        history = await database_sync_to_async(selectors.messages_after)(conversation_id=conversation, after_seq=0)
+        history = await db_call(selectors.messages_after)(conversation_id=conversation, after_seq=0)
         await self._send({"type": "history", "conversation": conversation, "messages": history})
 
     async def _on_take(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.handoff_take)(conversation_id=frame["conversation"], agent_id=self.agent_id)
+        await db_call(services.handoff_take)(conversation_id=frame["conversation"], agent_id=self.agent_id)
         await self._on_open(frame)
 
     async def _on_release(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.handoff_release)(
+        await db_call(services.handoff_release)(
             conversation_id=frame["conversation"], agent_id=self.agent_id
         )
 
     async def _on_message(self, frame: dict[str, Any]) -> None:
-        message, _ = await database_sync_to_async(services.agent_message_send)(
+        message, _ = await db_call(services.agent_message_send)(
             conversation_id=frame["conversation"], agent_id=self.agent_id, text=frame.get("text"),
             client_id=frame.get("client_id"),
         )
@@ -80,7 +80,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                           "seq": message.seq})
 
     async def console_queue(self, event: dict[str, Any]) -> None:
-        queue = await database_sync_to_async(selectors.handoff_queue)()
+        queue = await db_call(selectors.handoff_queue)()
         await self._send({"type": "queue", "conversations": queue})
 
     async def console_message(self, event: dict[str, Any]) -> None:

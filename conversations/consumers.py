@@ -4,6 +4,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import connection
 
 from intents.selectors import bot_get
 
@@ -16,11 +17,18 @@ UNKNOWN_BOT = 4004
 SESSION_ENDED = 4010
 
 
+def db_call(function):
+    """`function` run off the event loop. On PostgreSQL each call takes a pool thread with its own connection,
+    so sockets do not queue behind one another's round trips and row locks on Channels' single thread; SQLite
+    (the embedded default) has no row locks, so there every call stays on that one thread."""
+    return database_sync_to_async(function, thread_sensitive=not connection.features.has_select_for_update)
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     """One visitor's socket to one bot: JSON frames as documented in docs/protocol.md."""
 
     async def connect(self) -> None:
-        self.bot = await database_sync_to_async(bot_get)(slug=self.scope["url_route"]["kwargs"]["bot"])
+        self.bot = await db_call(bot_get)(slug=self.scope["url_route"]["kwargs"]["bot"])
         if self.bot is None:
             await self.close(code=UNKNOWN_BOT)
             return
@@ -58,7 +66,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(frame)
 
     async def _on_message(self, frame: dict[str, Any]) -> None:
-        receive = database_sync_to_async(services.message_receive)
+        receive = db_call(services.message_receive)
         try:
             try:
                 message, _ = await receive(
@@ -81,7 +89,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
             await self._error("invalid_after_seq", "after_seq must be a non-negative integer.")
             return
-        frames = await database_sync_to_async(selectors.messages_after)(
+        frames = await db_call(selectors.messages_after)(
             conversation_id=self.session.conversation_id, after_seq=after_seq
         )
         for payload in frames:
@@ -94,7 +102,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_session()
 
     async def _session_enter(self, *, token: str | None, language: str | None) -> None:
-        self.session = await database_sync_to_async(services.session_open)(
+        self.session = await db_call(services.session_open)(
             bot=self.bot, user_id=self.user_id, token=token, language=language
         )
         await self.channel_layer.group_add(self.session.group_name, self.channel_name)

@@ -83,7 +83,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="charla")},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNELS_PREFIX", default="charla"),
+                # All sockets of one daphne process share one Redis list, and channels-redis silently drops
+                # what exceeds its capacity (default 100): a burst of answers to a busy process was lost.
+                "capacity": env.int("CHANNELS_CAPACITY", default=20_000),
+            },
         }
     }
 else:

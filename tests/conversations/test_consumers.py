@@ -1,9 +1,11 @@
 """The chat consumer through channels' WebsocketCommunicator, with the real Redis channel layer."""
 
+import asyncio
 import json
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from chatbot.asgi import application
@@ -133,3 +135,16 @@ async def test_an_unknown_bot_is_refused(db):
     """There is no socket for a bot that does not exist."""
     _, connected, code = await _connect("/ws/chat/nobody/")
     assert not connected and code == 4004
+
+
+async def test_a_burst_of_answers_beyond_channels_redis_default_capacity_is_delivered():
+    """All sockets of a daphne process share one Redis list; channels-redis drops what exceeds its capacity
+    (100 by default), so a burst of answers to a busy process must fit in the configured capacity."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("burst", channel)
+    for n in range(300):
+        await layer.group_send("burst", {"type": "bot.reply", "n": n})
+    received = [(await asyncio.wait_for(layer.receive(channel), 10))["n"] for _ in range(300)]
+    assert received == list(range(300))
+    await layer.group_discard("burst", channel)
