@@ -6,6 +6,8 @@ import random
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -174,7 +176,7 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
     by_id = {item.message_id: item for item in classified}
     answered: dict[int, Answered] = {pk: Answered(reply=None, created=False) for pk in by_id}
     waiting: list[int] = []
-    with transaction.atomic():
+    with _publishing_in_turn(list(by_id)), transaction.atomic():
         _commit_without_waiting_for_disk()
         batch = Message.objects.filter(pk__in=by_id).values("conversation_id")
         conversations = {
@@ -206,6 +208,32 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
         for reply in Message.objects.filter(reply_to_id__in=turns.earlier).select_related("reply_to"):
             answered[reply.reply_to_id] = Answered(reply=reply, created=False)
     return answered, waiting
+
+
+@contextmanager
+def _publishing_in_turn(message_ids: list[int]) -> Iterator[None]:
+    """Answerers of the same conversation take turns from before its row lock until their answers are published.
+
+    The row lock ends at commit and answers are published after it, so without this a worker answering a later
+    turn could publish before the worker that answered the turn before it: stored in order, delivered out of
+    order. PostgreSQL advisory locks (one per conversation, taken in key order, so batches cannot deadlock)
+    are held by the session until released here, or until its process dies and the connection closes.
+    """
+    if connection.vendor != "postgresql":  # SQLite: the embedded defaults answer in-process, one at a time
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k, pg_advisory_lock(k) FROM (SELECT DISTINCT hashtextextended(conversation_id::text, 0) AS k"
+            f" FROM {connection.ops.quote_name(Message._meta.db_table)} WHERE id = ANY(%s) ORDER BY k) AS keys",
+            [message_ids],
+        )
+        keys = [row[0] for row in cursor.fetchall()]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", [keys])
 
 
 def _commit_without_waiting_for_disk() -> None:
