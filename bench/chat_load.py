@@ -3,7 +3,7 @@
     python -m bench.chat_load --url ws://127.0.0.1:8000/ws/chat/demo/ --conversations 50 --rate 100 \
         --duration 20 --json bench/results/load.json
 
-Opens N conversations, sends messages at a total rate (open loop, spread round-robin over the conversations,
+Opens N conversations (round-robin over the --url given, one per daphne process), sends messages at a total rate (open loop, spread round-robin over the conversations,
 several may be in flight in one conversation) or, with --closed, one message at a time per conversation.
 Only 127.0.0.1/localhost targets are accepted. With DATABASE_URL set (or --database-url), per-stage times are
 read back from the stack's Message.timings after the run.
@@ -90,11 +90,11 @@ async def drive(conversations: list[Conversation], *, rate: float, seconds: floa
 async def run(args: argparse.Namespace) -> dict:
     semaphore = asyncio.Semaphore(50)
 
-    async def opened() -> Conversation:
+    async def opened(n: int) -> Conversation:
         async with semaphore:
-            return await connect(args.url, args.origin)
+            return await connect(args.url[n % len(args.url)], args.origin)
 
-    conversations = await asyncio.gather(*(opened() for _ in range(args.conversations)))
+    conversations = await asyncio.gather(*(opened(n) for n in range(args.conversations)))
     listeners = [asyncio.create_task(c.listen()) for c in conversations]
     if args.warmup:
         await drive(conversations, rate=args.rate, seconds=args.warmup, closed=args.closed)
@@ -172,7 +172,8 @@ def print_table(result: dict) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default="ws://127.0.0.1:8000/ws/chat/demo/")
+    parser.add_argument("--url", action="append", help="repeat it to spread the conversations over several "
+                        "daphne processes (default ws://127.0.0.1:8000/ws/chat/demo/)")  # fmt: skip
     parser.add_argument("--conversations", type=int, default=10)
     parser.add_argument("--rate", type=float, default=20.0, help="messages per second, all conversations together")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of measured sending")
@@ -183,7 +184,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--json", help="write the result here")
     args = parser.parse_args(argv)
-    if urlparse(args.url).hostname not in LOCAL_HOSTS:
+    args.url = args.url or ["ws://127.0.0.1:8000/ws/chat/demo/"]
+    if any(urlparse(url).hostname not in LOCAL_HOSTS for url in args.url):
         parser.error("load tests target 127.0.0.1 only")
     if args.duration > 600 or args.conversations > 10_000 or args.rate <= 0:
         parser.error("bounded runs only: --duration ≤ 600, --conversations ≤ 10000, --rate > 0")

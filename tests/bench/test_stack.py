@@ -1,0 +1,28 @@
+"""bench.stack's summary: which load runs count as sustained throughput."""
+
+from bench.stack import ratios
+
+
+def _load(throughput, p99, lost=0, out_of_order=0):
+    return {"throughput": throughput, "p99_ms": p99, "lost": lost, "duplicated": 0, "out_of_order": out_of_order}
+
+
+def test_sustained_throughput_is_the_best_run_within_the_p99_bar_and_without_errors():
+    result = {
+        "model_alone": {"p50_ms": 5.0},
+        "modes": {
+            "batched": {
+                "single": {"p50_ms": 20.0},
+                "loads": {60.0: _load(59.8, 80.0), 90.0: _load(89.5, 240.0), 120.0: _load(118.0, 900.0),
+                          150.0: _load(149.0, 200.0, out_of_order=1)},  # fmt: skip
+            },
+            "celery": {"single": {"p50_ms": 30.0}, "loads": {60.0: _load(40.0, 5000.0, lost=300)}},
+        },
+    }
+    out = ratios(result)
+    assert out["batched"]["sustained_turns_per_s"] == 89.5  # 118 missed the p99 bar; 149 delivered one out of order
+    assert out["batched"]["max_throughput"] == 149.0
+    assert out["batched"]["turn_p50_minus_model_p50_ms"] == 15.0 and out["batched"]["turn_p50_over_model_p50"] == 4.0
+    assert out["batched"]["loads"]["150.0"]["errors"] == 1
+    assert out["celery"]["sustained_turns_per_s"] is None
+    assert out["batched_over_celery_throughput"] == round(149.0 / 40.0, 2)
