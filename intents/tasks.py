@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -8,3 +11,9 @@ from . import services
 @shared_task(acks_late=False)
 def training_job_run(job_id: int) -> None:
     services.training_job_run(job_id=job_id)
+
+
+@shared_task
+def training_jobs_fail_stale() -> int:
+    """Beat: fail training jobs whose worker stopped sending heartbeats (CHARLA_TRAINING_STALE_SECONDS)."""
+    return services.training_jobs_fail_stale(older_than=timedelta(seconds=settings.CHARLA_TRAINING_STALE_SECONDS))

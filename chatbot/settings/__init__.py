@@ -136,11 +136,14 @@ CHARLA_VISITOR_TOKEN_MAX_AGE = env.int("CHARLA_VISITOR_TOKEN_MAX_AGE", default=6
 CHARLA_SESSION_IDLE_MINUTES = env.int("CHARLA_SESSION_IDLE_MINUTES", default=30)
 CHARLA_RETENTION_DAYS = env.int("CHARLA_RETENTION_DAYS", default=90)
 CHARLA_PENDING_REQUEUE_SECONDS = env.int("CHARLA_PENDING_REQUEUE_SECONDS", default=120)
+CHARLA_TRAINING_HEARTBEAT_SECONDS = env.float("CHARLA_TRAINING_HEARTBEAT_SECONDS", default=15.0)
+CHARLA_TRAINING_STALE_SECONDS = env.int("CHARLA_TRAINING_STALE_SECONDS", default=120)
 CHARLA_ANSWER_SYNCHRONOUS_COMMIT = env.bool("CHARLA_ANSWER_SYNCHRONOUS_COMMIT", default=False)
 # "min,max" milliseconds of random pause before each inference, for fault tests; empty (off) in production.
 CHARLA_FAULT_INFERENCE_DELAY_MS = env.str("CHARLA_FAULT_INFERENCE_DELAY_MS", default="")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-messages": {"task": "conversations.tasks.messages_requeue_stale", "schedule": 30.0},
+    "fail-stale-training-jobs": {"task": "intents.tasks.training_jobs_fail_stale", "schedule": 60.0},
     "close-idle-conversations": {"task": "conversations.tasks.conversations_close_idle", "schedule": 300.0},
     "purge-expired-transcripts": {
         "task": "conversations.tasks.conversations_purge_expired",

@@ -63,6 +63,9 @@ class TrainingJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it; a silent job is failed."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

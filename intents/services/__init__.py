@@ -11,7 +11,7 @@ from .registry import (
     model_version_rollback,
     training_data_fingerprint,
 )
-from .training import training_job_request, training_job_run
+from .training import training_job_request, training_job_run, training_jobs_fail_stale
 
 __all__ = [
     "ModelVersionError",
@@ -27,4 +27,5 @@ __all__ = [
     "training_data_fingerprint",
     "training_job_request",
     "training_job_run",
+    "training_jobs_fail_stale",
 ]

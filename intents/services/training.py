@@ -1,8 +1,13 @@
 """Training jobs requested from the admin and run by a worker on the `training` queue."""
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import Bot, TrainingJob
@@ -26,19 +31,22 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
         job = TrainingJob.objects.select_for_update().select_related("bot").filter(pk=job_id).first()
         if job is None or job.status != TrainingJob.Status.QUEUED:
             return job
-        job.status, job.started_at, job.stage = TrainingJob.Status.RUNNING, timezone.now(), "starting"
-        job.save(update_fields=["status", "started_at", "stage"])
+        job.status, job.stage = TrainingJob.Status.RUNNING, "starting"
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "stage"])
+    running = TrainingJob.objects.filter(pk=job_id, status=TrainingJob.Status.RUNNING)  # not failed as stale meanwhile
     try:
-        version = model_train(bot=job.bot, trained_by_id=job.requested_by_id, progress=_progress_saver(job.pk))
+        with _heartbeat(job_id):
+            version = model_train(bot=job.bot, trained_by_id=job.requested_by_id, progress=_progress_saver(job.pk))
         if job.promote:
             model_version_promote(version=version)
     except Exception as exc:
         logger.exception("training job %s failed", job_id)
-        TrainingJob.objects.filter(pk=job_id).update(
+        running.update(
             status=TrainingJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
         )
     else:
-        TrainingJob.objects.filter(pk=job_id).update(
+        running.update(
             status=TrainingJob.Status.SUCCEEDED, stage="done", progress=100, version=version,
             finished_at=timezone.now(),
         )  # fmt: skip
@@ -57,3 +65,37 @@ def _progress_saver(job_id: int):
             TrainingJob.objects.filter(pk=job_id).update(stage=current[0], progress=current[1])
 
     return save
+
+
+@contextmanager
+def _heartbeat(job_id: int) -> Iterator[None]:
+    """Stamp the job's heartbeat_at every CHARLA_TRAINING_HEARTBEAT_SECONDS while the block runs, from a thread
+    of its own: progress callbacks can be minutes apart while a head is fitted."""
+    stopped = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stopped.wait(settings.CHARLA_TRAINING_HEARTBEAT_SECONDS):
+                TrainingJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"training-job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        thread.join()
+
+
+def training_jobs_fail_stale(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Fail running jobs whose worker went silent (killed, or its machine lost): they would show "running"
+    forever, since a job's task is acknowledged on receipt and never redelivered. How many were failed."""
+    now = now or timezone.now()
+    stale = TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, heartbeat_at__lt=now - older_than)
+    return stale.update(
+        status=TrainingJob.Status.FAILED, finished_at=now,
+        error=f"The worker stopped sending heartbeats for over {int(older_than.total_seconds())} s (killed or "
+        "lost). Request the training again.",
+    )  # fmt: skip

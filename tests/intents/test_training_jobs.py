@@ -1,6 +1,8 @@
 """Training from the admin: a job on the `training` queue, run by a real Celery worker, progress in the admin."""
 
+import signal
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -59,3 +61,36 @@ def test_a_job_delivered_twice_trains_once(demo_bot, model_dir):
     job = TrainingJob.objects.create(bot=demo_bot, status=TrainingJob.Status.RUNNING)
     assert training_job_run(job_id=job.pk).status == TrainingJob.Status.RUNNING
     assert not ModelVersion.objects.filter(bot=demo_bot).exists()
+
+
+def test_a_job_whose_worker_is_killed_is_failed_by_the_stale_sweep(demo_bot, stack_logs, tmp_path):
+    """A worker SIGKILLed mid-training leaves its job running; once its heartbeats stop, the sweep fails it."""
+    from intents.services import training_job_request, training_jobs_fail_stale
+
+    env = stack_env({"CHARLA_MODEL_DIR": str(tmp_path / "models"), "CHARLA_TRAINING_HEARTBEAT_SECONDS": "0.5"})
+    worker = start_worker("killed-training", env, stack_logs / "killed-training.log", queues="training")
+    try:
+        job = training_job_request(bot=demo_bot)
+        first_beat = _wait_for(job.pk, lambda j: j.status == TrainingJob.Status.RUNNING and j.heartbeat_at)
+        later = _wait_for(job.pk, lambda j: j.heartbeat_at > first_beat.heartbeat_at)  # beats while it trains
+        assert training_jobs_fail_stale(older_than=timedelta(seconds=5)) == 0  # a live worker's job is left alone
+        assert later.status == TrainingJob.Status.RUNNING
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=20)
+    finally:
+        stop(worker)
+    time.sleep(2.5)
+    assert training_jobs_fail_stale(older_than=timedelta(seconds=2)) == 1
+    failed = TrainingJob.objects.get(pk=job.pk)
+    assert failed.status == TrainingJob.Status.FAILED and "heartbeats" in failed.error and failed.finished_at
+    assert not ModelVersion.objects.filter(bot=demo_bot).exists()
+
+
+def _wait_for(job_id: int, condition, deadline_s: float = 120) -> TrainingJob:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        job = TrainingJob.objects.get(pk=job_id)
+        if condition(job):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"training job {job_id} never reached the expected state (last: {job.status}, {job.stage!r})")
