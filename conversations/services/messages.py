@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from intents.classifier import Prediction
@@ -129,11 +129,20 @@ def message_answer(*, message_id: int, timings: dict[str, float] | None = None) 
     """Classify a user message and store its one answer, in seq order; (reply, created).
 
     The reply is None for a message left to a person, or one deleted meanwhile (a visitor's data deletion).
+    Raises EarlierTurnPending before running the model when an earlier turn is still unanswered: under load
+    a retried task would otherwise classify its message once per retry.
     """
     started = time.time()
-    message = Message.objects.select_related("conversation", "reply").filter(pk=message_id).first()
+    earlier = Message.objects.filter(conversation=OuterRef("conversation"), role=Message.Role.USER,
+                                     status=Message.Status.PENDING, seq__lt=OuterRef("seq"))  # fmt: skip
+    message = (
+        Message.objects.select_related("conversation", "reply")
+        .annotate(earlier_pending=Exists(earlier)).filter(pk=message_id).first()
+    )
     if message is None or message.status != Message.Status.PENDING:
         return getattr(message, "reply", None), False
+    if message.earlier_pending:
+        raise EarlierTurnPending(f"message {message_id} waits for earlier turns of its conversation")
     _fault_inference_delay()
     prediction, version = intent_predict(bot_id=message.conversation.bot_id, text=message.text)
     timings = {**(timings or {}), "worker_start": started, "predicted": time.time()}
