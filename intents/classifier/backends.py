@@ -55,7 +55,8 @@ def encoder_for_backend(
 def onnx_encoder_ensure(source: str, cache: Path, *, quantize: str) -> Path:
     """The ONNX export of the encoder at `source`, made once per machine; concurrent workers wait for one export."""
     digest = hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:10]
-    directory = cache / f"{Path(source).name}-{digest}-{quantize}"
+    # "layers": graphs with per-layer outputs; an older export beside it is left to the workers still using it.
+    directory = cache / f"{Path(source).name}-{digest}-layers-{quantize}"
     if is_onnx_encoder(directory):
         return directory
     cache.mkdir(parents=True, exist_ok=True)

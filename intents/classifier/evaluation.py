@@ -16,12 +16,12 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from .datasets import Dataset, Split
-from .encoder import get_encoder
+from .encoder import get_encoder, top_layers
 from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer
-from .head import LinearHead
+from .head import SIMILARITY_WEIGHTS, LinearHead, rejection_score
 from .metrics import classification_report, confusion_plot, out_of_scope_report, threshold_on_validation
 from .model import OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier, Prediction
-from .tuning import head_config_select
+from .tuning import grid_layers, head_config_select
 
 Progress = Callable[[str, float], None]
 
@@ -51,13 +51,14 @@ def benchmark_run(
     if tune and len(dataset.validation):
         report("tuning", 0.05)
         started = time.monotonic()
-        train_embeddings = encoder.encode(dataset.train.texts)
+        train_embeddings = encoder.encode(dataset.train.texts, layers=grid_layers(encoder))
         embed_seconds = time.monotonic() - started
         config, tuning = head_config_select(
             encoder=encoder, train=(dataset.train.texts, dataset.train.intents),
             validation=(dataset.validation.texts, dataset.validation.intents), train_embeddings=train_embeddings,
         )  # fmt: skip
         tune_seconds = time.monotonic() - started
+        train_embeddings = top_layers(train_embeddings, config.layers, encoder.dimension)
     final = dataset.final_train()
     report("training", 0.4)
     started = time.monotonic()
@@ -97,26 +98,55 @@ def _test(classifier: IntentClassifier, dataset: Dataset, plot_path: str | Path 
 
 
 def _out_of_scope(classifier: IntentClassifier, dataset: Dataset, predictions: list) -> dict[str, Any]:
-    """Threshold chosen on validation + out-of-scope validation, then applied to test (Larson et al.)."""
+    """Similarity weight and threshold chosen on validation + out-of-scope validation, then applied to test.
+
+    The threshold follows Larson et al.: the best accuracy over both validation sets together.
+    """
     val = classifier.predict(dataset.validation.texts)
     val_correct = np.array([p.intent == t for p, t in zip(val, dataset.validation.intents)])
-    oos_val = _acceptance(classifier.predict(dataset.oos_validation))
-    threshold = threshold_on_validation(val_correct, _acceptance(val), oos_val)
+    oos_val = classifier.predict(dataset.oos_validation)
+    weight, threshold = _rule_on_validation(val_correct, val, oos_val)
     correct = np.array([p.intent == t for p, t in zip(predictions, dataset.test.intents)])
-    confidence = _acceptance(predictions)
-    oos_test = _acceptance(classifier.predict(dataset.oos_test))
-    at_validation = out_of_scope_report(correct, confidence, oos_test, threshold)
+    oos_test = classifier.predict(dataset.oos_test)
+    chosen = {
+        "similarity_weight": weight,
+        **out_of_scope_report(correct, _acceptance(predictions, weight), _acceptance(oos_test, weight), threshold),
+    }
+    probability_only = threshold_on_validation(val_correct, _acceptance(val, 0.0), _acceptance(oos_val, 0.0))
+    trained = classifier.similarity_weight
+    at_training = out_of_scope_report(
+        correct, _acceptance(predictions, trained), _acceptance(oos_test, trained), classifier.threshold
+    )
     return {
-        "in_scope_accuracy": at_validation["in_scope_accuracy"],
-        "oos_recall": at_validation["oos_recall"],
-        "oos_rule": {"chosen_on_validation": at_validation,
-                     "calibrated_at_training": out_of_scope_report(correct, confidence, oos_test, classifier.threshold)},
+        "in_scope_accuracy": chosen["in_scope_accuracy"],
+        "oos_recall": chosen["oos_recall"],
+        "oos_rule": {"chosen_on_validation": chosen,
+                     "calibrated_at_training": {"similarity_weight": trained, **at_training},
+                     "probability_only": out_of_scope_report(
+                         correct, _acceptance(predictions, 0.0), _acceptance(oos_test, 0.0), probability_only)},
     }  # fmt: skip
 
 
-def _acceptance(predictions: list[Prediction]) -> np.ndarray:
-    """Confidence in an in-scope answer: zero where the out-of-scope intent won."""
-    return np.array([0.0 if p.intent == OUT_OF_SCOPE_INTENT else p.confidence for p in predictions])
+def _rule_on_validation(correct: np.ndarray, val: list[Prediction], oos_val: list[Prediction]) -> tuple[float, float]:
+    """The (similarity weight, threshold) pair with the best accuracy over both validation sets; ties: lighter."""
+    best = None
+    for weight in SIMILARITY_WEIGHTS:
+        accepted, unseen = _acceptance(val, weight), _acceptance(oos_val, weight)
+        threshold = threshold_on_validation(correct, accepted, unseen)
+        right = int(np.sum(correct & (accepted >= threshold)) + np.sum(unseen < threshold))
+        if best is None or right > best[0]:
+            best = (right, weight, threshold)
+    return best[1], best[2]
+
+
+def _acceptance(predictions: list[Prediction], weight: float) -> np.ndarray:
+    """Rejection score of each prediction: zero where the out-of-scope intent won."""
+    return np.array(
+        [
+            0.0 if p.intent == OUT_OF_SCOPE_INTENT else rejection_score(p.confidence, p.similarity or 0.0, weight)
+            for p in predictions
+        ]
+    )
 
 
 def cross_validation_report(

@@ -79,6 +79,10 @@ class BlockWeights:
 def combine(
     embeddings: np.ndarray, word: sp.spmatrix, char: sp.spmatrix, weights: BlockWeights = BlockWeights()
 ) -> sp.csr_matrix:
-    """One row per text: [sentence embedding | word TF-IDF | char TF-IDF], each block unit-length, then weighted."""
-    blocks = [sp.csr_matrix(embeddings * weights.dense), word * weights.word, char * weights.char]
+    """One row per text: [sentence embedding | word TF-IDF | char TF-IDF], each block unit-length, then weighted.
+
+    Embeddings of several layers (each unit-length) are scaled together to one unit-length block.
+    """
+    dense = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    blocks = [sp.csr_matrix(dense * weights.dense), word * weights.word, char * weights.char]
     return sp.hstack(blocks, format="csr", dtype=np.float32)

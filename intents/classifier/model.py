@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import storage
 from .backends import BACKENDS, encoder_for_backend
-from .encoder import DEFAULT_ENCODER_NAME, Encoder, EncoderNotFoundError, default_encoder_path, get_encoder
+from .encoder import DEFAULT_ENCODER_NAME, Encoder, EncoderNotFoundError, default_encoder_path, get_encoder, top_layers
 from .features import (
     CHAR_PARAMS,
     WORD_PARAMS,
@@ -33,7 +33,14 @@ from .features import (
     vectorizer_from_state,
     vectorizer_state,
 )
-from .head import Calibration, LinearHead, calibrate_threshold, cross_val_confidence
+from .head import (
+    Calibration,
+    LinearHead,
+    calibrate_threshold,
+    cross_val_confidence,
+    nearest_similarity,
+    rejection_score,
+)
 from .language import LanguageDetector
 
 INTENT_C = 10.0
@@ -45,18 +52,22 @@ ProgressCallback = Callable[[str, float], None]
 
 @dataclass(frozen=True)
 class HeadConfig:
-    """What tuning on a validation split may change: the head's C and each feature block's weight."""
+    """What tuning on a validation split may change: the head's C, each feature block's weight, and how
+    many of the encoder's top layers make the dense block (1: the sentence embedding alone)."""
 
     c: float = INTENT_C
     weights: BlockWeights = BlockWeights()
+    layers: int = 1
 
     def as_dict(self) -> dict[str, Any]:
-        return {"c": self.c, "weights": asdict(self.weights)}
+        return {"c": self.c, "weights": asdict(self.weights), "layers": self.layers}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> HeadConfig:
         data = data or {}
-        return cls(c=data.get("c", INTENT_C), weights=BlockWeights(**data.get("weights", {})))
+        return cls(
+            c=data.get("c", INTENT_C), weights=BlockWeights(**data.get("weights", {})), layers=data.get("layers", 1)
+        )
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,8 @@ class Prediction:
     confidence: float  # probability of `intent` under the model, 0..1
     language: str  # one of the training languages (the only one, for a one-language bot)
     ranking: list[tuple[str, float]]  # top-k (intent, probability), best first
-    out_of_scope: bool  # confidence below the threshold calibrated at training time
+    out_of_scope: bool  # rejection score (confidence + weight × similarity) below the calibrated threshold
+    similarity: float | None = None  # mean cosine to the nearest training examples; None if no model said so
 
 
 class IntentClassifier:
@@ -78,9 +90,11 @@ class IntentClassifier:
         head: LinearHead,
         language: LanguageDetector,
         metadata: dict[str, Any],
+        memory: np.ndarray | None = None,
         backend: str = "torch",
     ) -> None:
         self._encoder = encoder
+        self._memory = memory  # sentence embeddings of the in-scope training examples; None in old artifacts
         self.backend = backend
         self.config = HeadConfig.from_dict(metadata.get("head_config"))
         self._word = word
@@ -92,6 +106,10 @@ class IntentClassifier:
     @property
     def threshold(self) -> float:
         return float(self.metadata["threshold"])
+
+    @property
+    def similarity_weight(self) -> float:
+        return float(self.metadata.get("similarity_weight", 0.0)) if self._memory is not None else 0.0
 
     @classmethod
     def train(
@@ -108,7 +126,8 @@ class IntentClassifier:
     ) -> IntentClassifier:
         """Fit a classifier; `progress(stage, fraction)` reports overall completion from 0 to 1.
 
-        `embeddings` may carry the texts' vectors from this same encoder, already computed (tuning does).
+        `embeddings` may carry the texts' vectors from this same encoder, already computed (tuning does),
+        as `encode(texts, layers=config.layers)` gives them.
         """
         _validate(texts, intents, languages)
         report = progress or (lambda stage, fraction: None)
@@ -116,23 +135,39 @@ class IntentClassifier:
         started = time.monotonic()
         encoder = get_encoder(encoder_path)
         if embeddings is None:
-            embeddings = encoder.encode(list(texts), progress=lambda f: report("encoding", 0.5 * f))
+            embeddings = encoder.encode(
+                list(texts), progress=lambda f: report("encoding", 0.5 * f), layers=config.layers
+            )
+        elif embeddings.shape != (len(texts), config.layers * encoder.dimension):
+            raise ValueError(
+                f"embeddings of shape {embeddings.shape} do not hold {config.layers} layer(s) "
+                f"of {encoder.dimension} for {len(texts)} texts"
+            )
         word, char = fit_vectorizer(texts, WORD_PARAMS), fit_vectorizer(texts, CHAR_PARAMS)
         features = combine(embeddings, word.transform(texts), char.transform(texts), config.weights)
         report("calibrating", 0.5)
-        calibration = cross_val_confidence(features, list(intents), c=config.c, seed=seed)
-        threshold = calibrate_threshold(calibration, len(set(intents)))
+        sentence = top_layers(embeddings, 1, encoder.dimension)
+        remembered = np.asarray(intents) != OUT_OF_SCOPE_INTENT
+        calibration = cross_val_confidence(
+            features, list(intents), c=config.c, seed=seed, sentence=sentence, remembered=remembered
+        )
+        rejection = calibrate_threshold(calibration, len(set(intents)))
         report("fitting", 0.8)
         head = LinearHead.fit(features, list(intents), c=config.c, seed=seed)
         report("language", 0.95)
         language = LanguageDetector.fit(list(texts), list(languages), seed=seed)
         metadata = _metadata(
-            encoder=encoder, encoder_path=encoder_path, head=head, language=language, threshold=threshold,
-            seconds=time.monotonic() - started, n_examples=len(texts), seed=seed,
-            calibration=_calibration_summary(calibration), head_config=config.as_dict(),
+            encoder=encoder, encoder_path=encoder_path, head=head, language=language, threshold=rejection.threshold,
+            similarity_weight=rejection.similarity_weight, seconds=time.monotonic() - started,
+            n_examples=len(texts), seed=seed, calibration=_calibration_summary(calibration),
+            head_config=config.as_dict(),
         )  # fmt: skip
         report("done", 1.0)
-        return cls(encoder=encoder, word=word, char=char, head=head, language=language, metadata=metadata)
+        # Stored as float16 (half the artifact); the model in memory uses the same values as a loaded one.
+        memory = sentence[remembered].astype(np.float16).astype(np.float32)
+        return cls(
+            encoder=encoder, word=word, char=char, head=head, language=language, metadata=metadata, memory=memory
+        )
 
     def predict(self, texts: list[str], *, top_k: int = 5) -> list[Prediction]:
         if top_k < 1:
@@ -140,21 +175,24 @@ class IntentClassifier:
         if not texts:
             return []
         texts = list(texts)
-        proba = self._head.predict_proba(self._features(texts))
+        embeddings = self._encoder.encode(texts, layers=self.config.layers)
+        features = combine(embeddings, self._word.transform(texts), self._char.transform(texts), self.config.weights)
+        proba = self._head.predict_proba(features)
+        similarity = [None] * len(texts)
+        if self._memory is not None:
+            similarity = nearest_similarity(top_layers(embeddings, 1, self._encoder.dimension), self._memory)
         languages = self._language.predict(texts)
         k = min(top_k, len(self._head.classes))
-        return [self._prediction(row, language, k) for row, language in zip(proba, languages)]
+        return [self._prediction(*row, k) for row in zip(proba, languages, similarity)]
 
-    def _features(self, texts: list[str]):
-        embeddings = self._encoder.encode(texts)
-        return combine(embeddings, self._word.transform(texts), self._char.transform(texts), self.config.weights)
-
-    def _prediction(self, proba: np.ndarray, language: str, k: int) -> Prediction:
+    def _prediction(self, proba: np.ndarray, language: str, similarity: float | None, k: int) -> Prediction:
         best = np.argsort(-proba, kind="stable")[:k]
         ranking = [(self._head.classes[i], float(proba[i])) for i in best]
         intent, confidence = ranking[0]
-        out_of_scope = confidence < self.threshold or intent == OUT_OF_SCOPE_INTENT
-        return Prediction(intent, confidence, language, ranking, out_of_scope=out_of_scope)
+        similarity = None if similarity is None else float(similarity)
+        score = confidence if similarity is None else rejection_score(confidence, similarity, self.similarity_weight)
+        out_of_scope = bool(score < self.threshold) or intent == OUT_OF_SCOPE_INTENT
+        return Prediction(intent, confidence, language, ranking, out_of_scope=out_of_scope, similarity=similarity)
 
     def save(self, path: str | Path, *, extra_files: dict[str, Path] | None = None) -> None:
         """Write the artifact directory atomically, replacing any artifact already at `path`."""
@@ -174,6 +212,8 @@ class IntentClassifier:
             "intent_bias": self._head.bias,
             **language_arrays,
         }
+        if self._memory is not None:
+            arrays["memory"] = self._memory.astype(np.float16)
         storage.write_artifact(path, manifest, arrays, extra_files)
 
     @classmethod
@@ -192,6 +232,9 @@ class IntentClassifier:
         encoder, backend = encoder_for_backend(
             Path(path), metadata["encoder"], backend=backend, onnx_cache=onnx_cache, torch_loader=_load_encoder
         )
+        layers = HeadConfig.from_dict(metadata.get("head_config")).layers
+        if layers > encoder.n_layers:
+            raise EncoderNotFoundError(f"this model pools {layers} encoder layers; {backend} gives {encoder.n_layers}")
         head = LinearHead(metadata["classes"], arrays["intent_weights"], arrays["intent_bias"])
         return cls(
             encoder=encoder,
@@ -200,6 +243,7 @@ class IntentClassifier:
             head=head,
             language=LanguageDetector.from_state(manifest["language"], arrays),
             metadata=metadata,
+            memory=arrays["memory"].astype(np.float32) if "memory" in arrays else None,
             backend=backend,
         )
 

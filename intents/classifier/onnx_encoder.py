@@ -1,7 +1,8 @@
 """The sentence encoder as an ONNX graph: export (fp32 or int8) and inference with ONNX Runtime.
 
-The exported graph includes mean pooling and L2 normalisation, so its output is the
-sentence vector the torch Encoder gives; the directory also holds the tokenizer and
+The exported graph includes mean pooling and L2 normalisation, so its outputs are the
+vectors the torch Encoder gives: `embedding` (the top layer's) and `layers` (every
+transformer layer's, lowest first). The directory also holds the tokenizer and
 config: an edge device needs ONNX Runtime and a tokenizer, not torch.
 """
 
@@ -16,13 +17,14 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from .encoder import BATCH_SIZE, MAX_TOKENS, encode_by_length
+from .encoder import BATCH_SIZE, MAX_TOKENS, EncoderNotFoundError, check_layers, encode_by_length
 from .storage import atomic_directory
 
 MODEL_FILE = "model.onnx"
 EXPORT_MANIFEST = "onnx_export.json"
 OPSET = 17
 QUANTIZATIONS = ("none", "int8")
+OUTPUTS = ["embedding", "layers"]
 
 
 def export_encoder(encoder_path: str, target: str | Path, *, quantize: str = "none") -> Path:
@@ -46,7 +48,10 @@ def export_encoder(encoder_path: str, target: str | Path, *, quantize: str = "no
             fp32.unlink()
         tokenizer.save_pretrained(staging)
         model.config.save_pretrained(staging)
-        manifest = {"inputs": names, "dimension": int(model.config.hidden_size), "quantize": quantize}
+        manifest = {
+            "inputs": names, "outputs": OUTPUTS, "dimension": int(model.config.hidden_size),
+            "layers": int(model.config.num_hidden_layers), "quantize": quantize,
+        }  # fmt: skip
         (staging / EXPORT_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     return target
 
@@ -62,7 +67,7 @@ def _trace(model: torch.nn.Module, tokenizer, path: Path) -> list[str]:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _Pooled(model, names), tuple(sample[name] for name in names), str(path), input_names=names,
-            output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
+            output_names=OUTPUTS, dynamic_axes={**axes, "embedding": {0: "batch"}, "layers": {0: "batch"}},
             opset_version=OPSET, dynamo=False,
         )  # fmt: skip
     return names
@@ -73,19 +78,23 @@ def is_onnx_encoder(path: str | Path) -> bool:
 
 
 class _Pooled(torch.nn.Module):
-    """The transformer with pooling inside, so the exported graph outputs the sentence vector."""
+    """The transformer with pooling inside, so the exported graph outputs the pooled vectors."""
 
     def __init__(self, model: torch.nn.Module, names: list[str]) -> None:
         super().__init__()
         self.model = model
         self.names = names
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch = dict(zip(self.names, inputs))
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, p=2, dim=1)
+        hidden = self.model(**batch, output_hidden_states=True).hidden_states[1:]  # [0] is the embedding layer
+        # All layers pooled at once: one set of graph nodes instead of one per layer (ONNX Runtime's
+        # per-node overhead is what a one-sentence batch pays for).
+        stacked = torch.stack(hidden, dim=1)  # batch, layer, token, dimension
+        mask = batch["attention_mask"][:, None, :, None].to(stacked.dtype)
+        pooled = (stacked * mask).sum(dim=2) / mask.sum(dim=2).clamp(min=1e-9)
+        layers = torch.nn.functional.normalize(pooled, p=2, dim=2)
+        return layers[:, -1], layers
 
 
 class OnnxEncoder:
@@ -97,6 +106,8 @@ class OnnxEncoder:
         self.path = path
         manifest = json.loads((Path(path) / EXPORT_MANIFEST).read_text(encoding="utf-8"))
         self.dimension = int(manifest["dimension"])
+        # Exports made before per-layer outputs existed give the sentence embedding only.
+        self.n_layers = int(manifest["layers"]) if "layers" in manifest.get("outputs", []) else 1
         self.quantize = manifest["quantize"]
         self._inputs = manifest["inputs"]
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -109,10 +120,26 @@ class OnnxEncoder:
         )
 
     def encode(
-        self, texts: list[str], batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None
+        self,
+        texts: list[str],
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[float], None] | None = None,
+        *,
+        layers: int = 1,
     ) -> np.ndarray:
-        return encode_by_length(texts, self.dimension, self._encode_batch, batch_size, progress)
+        if layers > self.n_layers:
+            raise EncoderNotFoundError(
+                f"the ONNX encoder at {self.path!r} gives {self.n_layers} layer(s), not {layers}"
+            )
+        check_layers(layers, self.n_layers)
+        return encode_by_length(
+            texts, layers * self.dimension, lambda batch: self._encode_batch(batch, layers), batch_size, progress
+        )
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, texts: list[str], layers: int) -> np.ndarray:
         batch = self._tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="np")
-        return self._session.run(None, {name: batch[name].astype(np.int64) for name in self._inputs})[0]
+        feed = {name: batch[name].astype(np.int64) for name in self._inputs}
+        if layers == 1:
+            return self._session.run(["embedding"], feed)[0]
+        pooled = self._session.run(["layers"], feed)[0][:, -layers:]
+        return pooled.reshape(len(texts), layers * self.dimension)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ..classifier import ArtifactError, IntentClassifier
 from ..classifier.encoder import get_encoder
 from ..classifier.evaluation import cross_validation_report
+from ..classifier.model import HeadConfig
 from ..classifier.storage import read_artifact
 from ..models import Bot, ModelVersion
 from ..selectors import TrainingData, production_version_for_bot, training_data_for_bot
@@ -46,10 +47,13 @@ def model_train(
     report = progress or (lambda stage, fraction: None)
     data = training_data_for_bot(bot=bot)
     encoder_path = settings.CHARLA_ENCODER_PATH or None
-    embeddings = get_encoder(encoder_path).encode(data.texts, progress=lambda f: report("encoding", 0.4 * f))
+    config = HeadConfig()
+    embeddings = get_encoder(encoder_path).encode(
+        data.texts, progress=lambda f: report("encoding", 0.4 * f), layers=config.layers
+    )
     classifier = IntentClassifier.train(
         texts=data.texts, intents=data.intents, languages=data.languages, encoder_path=encoder_path,
-        embeddings=embeddings, progress=lambda stage, f: report(stage, 0.4 + 0.4 * f),
+        config=config, embeddings=embeddings, progress=lambda stage, f: report(stage, 0.4 + 0.4 * f),
     )  # fmt: skip
     report("evaluating", 0.8)
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +81,7 @@ def _register(
         return ModelVersion.objects.create(
             bot=bot, version=number, encoder=encoder_name(),
             data_fingerprint=training_data_fingerprint(data=data, encoder=encoder_name()),
-            hyperparameters={k: metadata[k] for k in ("seed", "threshold", "head_config") if k in metadata},
+            hyperparameters={k: metadata[k] for k in ("seed", "threshold", "similarity_weight", "head_config") if k in metadata},
             metrics={k: metadata[k] for k in ("train_seconds", "n_examples", "calibration") if k in metadata},
             artifact_path=str(artifact), evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
         )  # fmt: skip

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from intents.classifier.datasets import dataset_load
+from intents.classifier.head import SIMILARITY_WEIGHTS
 from intents.classifier.metrics import threshold_on_validation
 
 DATA_DIR = Path(__file__).resolve().parents[4] / "shared" / "datasets"  # ../shared/datasets beside the repository
@@ -35,13 +36,18 @@ def test_clinc150_slice_reports_in_scope_accuracy_and_out_of_scope_recall(tmp_pa
     assert 50 < result["accuracy"] <= 100 and 0 <= result["oos_recall"] <= 100
     assert result["in_scope_accuracy"] <= result["accuracy"]  # a rejected in-scope message counts as wrong
     assert len(result["per_intent"]) == 150
+    rule = result["oos_rule"]["chosen_on_validation"]
+    assert rule["similarity_weight"] in SIMILARITY_WEIGHTS and rule["oos_recall"] == result["oos_recall"]
+    assert result["oos_rule"]["probability_only"]["in_scope_accuracy"] <= result["accuracy"]
     assert (tmp_path / "clinc150.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_banking77_slice_tunes_on_validation_and_has_no_out_of_scope_figures(tmp_path):
-    """Banking77 has no out-of-scope split: oos_recall is null; the head's settings come from validation."""
+    """Banking77 has no out-of-scope split: oos_recall is null; the head's settings, the number of encoder
+    layers pooled included, come from validation."""
     result = evaluate(tmp_path, "banking77", "--per-intent", "4")
     assert KEYS <= result.keys() and result["oos_recall"] is None
+    assert {row["layers"] for row in result["tuning"]} == {1, 4}
     assert result["in_scope_accuracy"] == result["accuracy"]
     assert len(result["tuning"]) > 1 and result["head_config"] in [
         {k: v for k, v in row.items() if k != "validation_accuracy"} for row in result["tuning"]

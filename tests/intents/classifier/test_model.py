@@ -3,9 +3,12 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from intents.classifier import ArtifactError, EncoderNotFoundError, IntentClassifier, Prediction
+from intents.classifier.encoder import get_encoder
+from intents.classifier.model import HeadConfig
 
 EXAMPLES = {
     ("greet", "en"): [
@@ -183,3 +186,70 @@ def test_load_fails_clearly_without_encoder(classifier: IntentClassifier, tmp_pa
     (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(EncoderNotFoundError, match="acme/encoder"):
         IntentClassifier.load(target)
+
+
+def test_encoder_pools_the_top_layers_side_by_side_from_one_pass() -> None:
+    """layers=4 gives four unit-length 384-d blocks, lowest first; the last is the sentence embedding."""
+    encoder = get_encoder()
+    texts = [text for text, _ in HELD_OUT]
+    pooled = encoder.encode(texts, layers=4)
+    assert pooled.shape == (len(texts), 4 * encoder.dimension)
+    blocks = pooled.reshape(len(texts), 4, encoder.dimension)
+    assert np.allclose(np.linalg.norm(blocks, axis=2), 1.0, atol=1e-5)
+    assert np.abs(blocks[:, -1] - encoder.encode(texts)).max() < 1e-5
+    assert not np.allclose(blocks[:, 0], blocks[:, -1], atol=1e-2)  # a lower layer, not a copy
+    for layers in (0, encoder.n_layers + 1):
+        with pytest.raises(ValueError, match="layers"):
+            encoder.encode(texts, layers=layers)
+
+
+def test_a_model_on_several_layers_round_trips_and_checks_given_embeddings(tmp_path: Path) -> None:
+    """HeadConfig(layers=4) is stored in the artifact and used again at prediction; wrong-width embeddings fail."""
+    texts, intents, languages = _dataset()
+    config = HeadConfig(layers=4)
+    classifier = IntentClassifier.train(texts=texts, intents=intents, languages=languages, config=config)
+    held_out = [text for text, _ in HELD_OUT]
+    assert [p.intent for p in classifier.predict(held_out)] == [intent for _, intent in HELD_OUT]
+    classifier.save(tmp_path / "model")
+    loaded = IntentClassifier.load(tmp_path / "model")
+    assert loaded.config.layers == 4 and loaded.metadata["head_config"]["layers"] == 4
+    assert loaded.predict(held_out + UNRELATED) == classifier.predict(held_out + UNRELATED)
+    one_layer = np.zeros((len(texts), 384), dtype=np.float32)
+    with pytest.raises(ValueError, match="4 layer"):
+        IntentClassifier.train(texts=texts, intents=intents, languages=languages, config=config, embeddings=one_layer)
+
+
+def test_similarity_to_training_examples_is_reported_and_lower_for_unrelated_text(classifier: IntentClassifier) -> None:
+    """Every prediction carries its similarity to the nearest training examples; off-topic text sits farther."""
+    held_out = classifier.predict([text for text, _ in HELD_OUT])
+    unrelated = classifier.predict(UNRELATED)
+    assert all(-1.0 <= p.similarity <= 1.0 for p in held_out + unrelated)
+    assert np.mean([p.similarity for p in unrelated]) < np.mean([p.similarity for p in held_out])
+    assert classifier.metadata["similarity_weight"] in (0.0, 0.5, 1.0, 2.0, 3.0)
+
+
+def test_out_of_scope_examples_are_not_remembered_as_in_scope_evidence(tmp_path: Path) -> None:
+    """Examples labelled out_of_scope train their class but are left out of the stored training embeddings."""
+    texts, intents, languages = _dataset()
+    unknown = ["what is the weather on mars", "tell me a joke about cats", "who won the world cup", "play some jazz"]
+    model = IntentClassifier.train(
+        texts=texts + unknown, intents=intents + ["out_of_scope"] * 4, languages=languages + ["en"] * 4
+    )
+    model.save(tmp_path / "model")
+    with np.load(tmp_path / "model" / "arrays.npz") as arrays:
+        assert arrays["memory"].shape == (len(texts), 384) and arrays["memory"].dtype == np.float16
+
+
+def test_an_artifact_without_training_embeddings_rejects_on_probability_alone(
+    classifier: IntentClassifier, tmp_path: Path
+) -> None:
+    """Artifacts written before the similarity existed still load; their predictions have no similarity."""
+    target = tmp_path / "model"
+    classifier.save(target)
+    with np.load(target / "arrays.npz") as data:
+        arrays = {name: data[name] for name in data.files if name != "memory"}
+    np.savez_compressed(target / "arrays.npz", **arrays)
+    old = IntentClassifier.load(target)
+    predictions = old.predict([text for text, _ in HELD_OUT] + UNRELATED)
+    assert old.similarity_weight == 0.0 and all(p.similarity is None for p in predictions)
+    assert all(p.out_of_scope == (p.confidence < old.threshold) for p in predictions)

@@ -6,6 +6,7 @@ import pytest
 from intents.classifier import IntentClassifier
 from intents.classifier.backends import artifact_export
 from intents.classifier.encoder import default_encoder_path, get_encoder
+from intents.classifier.model import HeadConfig
 from intents.classifier.onnx_encoder import OnnxEncoder, export_encoder
 
 # Padded batches of mixed lengths and languages, and a single text (no padding at all).
@@ -37,11 +38,44 @@ def test_onnx_fp32_embeddings_match_torch_within_tolerance(exported):
     assert np.abs(onnx.encode(TEXTS[4:5]) - reference[4:5]).max() < FP32_TOLERANCE
 
 
+def test_onnx_fp32_layer_outputs_match_torch_within_tolerance(exported):
+    """The graph's per-layer output gives torch's pooled top layers to 1e-4, in the same order."""
+    reference = get_encoder().encode(TEXTS, layers=4)
+    onnx = OnnxEncoder(str(exported["none"]))
+    assert onnx.n_layers == 6
+    assert np.abs(onnx.encode(TEXTS, layers=4) - reference).max() < FP32_TOLERANCE
+    assert np.abs(onnx.encode(TEXTS[4:5], layers=4) - reference[4:5]).max() < FP32_TOLERANCE
+
+
 def test_onnx_int8_embeddings_stay_close_to_torch(exported):
-    """Per-channel int8 keeps every vector's cosine to fp32 above 0.97."""
-    reference = get_encoder().encode(TEXTS)
+    """Per-channel int8 keeps every vector's cosine to fp32 above 0.97, for each of the top four layers too."""
+    encoder = get_encoder()
+    reference = encoder.encode(TEXTS)
     cosine = (OnnxEncoder(str(exported["int8"])).encode(TEXTS) * reference).sum(axis=1)
     assert cosine.min() > INT8_MIN_COSINE
+    shape = (len(TEXTS), 4, encoder.dimension)
+    layers = OnnxEncoder(str(exported["int8"])).encode(TEXTS, layers=4).reshape(shape)
+    assert (layers * encoder.encode(TEXTS, layers=4).reshape(shape)).sum(axis=2).min() > INT8_MIN_COSINE
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_a_model_on_several_layers_predicts_the_same_intents_on_onnx(demo_definition, tmp_path, backend):
+    """A head on the top four layers is served by ONNX Runtime with torch's intents; fp32 confidences to 1e-3."""
+    rows = [
+        (text, i["slug"], lang) for i in demo_definition["intents"] for lang, ts in i["examples"].items() for text in ts
+    ]
+    texts, intents, languages = (list(column) for column in zip(*rows))
+    IntentClassifier.train(texts=texts, intents=intents, languages=languages, config=HeadConfig(layers=4)).save(
+        tmp_path / "model"
+    )
+    queries = ["hello there", "hola, buenas", "what are your opening hours?", "¿dónde está mi pedido?", "thanks!"]
+    torch_predictions = IntentClassifier.load(tmp_path / "model").predict(queries)
+    served = IntentClassifier.load(tmp_path / "model", backend=backend, onnx_cache=tmp_path / "onnx")
+    predictions = served.predict(queries)
+    assert served.backend == backend and served.config.layers == 4
+    assert [p.intent for p in predictions] == [p.intent for p in torch_predictions]
+    if backend == "onnx":
+        assert max(abs(a.confidence - b.confidence) for a, b in zip(predictions, torch_predictions)) < 1e-3
 
 
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
@@ -55,6 +89,8 @@ def test_a_torch_trained_model_predicts_the_same_intents_on_onnx(demo_artifact, 
     assert [p.intent for p in predictions] == [p.intent for p in torch_predictions]
     if backend == "onnx":
         assert max(abs(a.confidence - b.confidence) for a, b in zip(predictions, torch_predictions)) < 1e-3
+        assert max(abs(a.similarity - b.similarity) for a, b in zip(predictions, torch_predictions)) < 1e-3
+        assert [p.out_of_scope for p in predictions] == [p.out_of_scope for p in torch_predictions]
 
 
 def test_export_writes_a_self_contained_artifact_that_runs_its_own_onnx_encoder(demo_artifact, tmp_path):
