@@ -1,7 +1,11 @@
 # ruff: noqa: B023, E402, E731  (a throwaway experiment script: closures are used inside their loop iteration)
-"""Cross-validation report of the demo bot, as every ModelVersion gets it (accuracy per language)."""
+"""Cross-validation report of the demo bot, as every ModelVersion gets it (accuracy per language).
+
+An argument pools that many top encoder layers (default 1, the sentence embedding, as bots get it).
+"""
 
 import json
+import sys
 
 from intents.classifier.encoder import get_encoder
 from intents.classifier.evaluation import cross_validation_report
@@ -10,7 +14,12 @@ from intents.classifier.model import HeadConfig
 definition = json.load(open("intents/demo/demo_bot.json"))
 rows = [(t, i["slug"], lang) for i in definition["intents"] for lang, ts in i["examples"].items() for t in ts]
 texts, intents, languages = (list(c) for c in zip(*rows))
+layers = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 report = cross_validation_report(
-    texts=texts, intents=intents, languages=languages, embeddings=get_encoder().encode(texts), config=HeadConfig()
+    texts=texts,
+    intents=intents,
+    languages=languages,
+    embeddings=get_encoder().encode(texts, layers=layers),
+    config=HeadConfig(layers=layers),
 )
 print({k: report[k] for k in ("method", "accuracy", "macro_f1", "per_language")}, len(texts))
