@@ -124,8 +124,13 @@ class Message(models.Model):
                 name="message_only_bot_replies",
             ),
         ]
-        # The sweep (conversations.tasks.messages_requeue_stale) looks for old pending messages.
-        indexes = [models.Index(fields=["created_at"], condition=Q(status="pending"), name="message_pending_since")]
+        indexes = [
+            # The sweep (conversations.tasks.messages_requeue_stale) looks for old pending messages.
+            models.Index(fields=["created_at"], condition=Q(status="pending"), name="message_pending_since"),
+            # Answering looks for a conversation's unanswered turns: without this index, a backlog of pending
+            # messages elsewhere (workers down) made PostgreSQL scan all of them for every answer.
+            models.Index(fields=["conversation", "seq"], condition=Q(status="pending"), name="message_pending_turns"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.role}: {self.text[:50]}"
