@@ -182,6 +182,8 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
     A message whose earlier turn is unanswered and not in the batch is left pending, and its id returned to
     be queued again. Exactly once: a message that is not pending any more gives its stored reply.
     """
+    if not classified:
+        return {}, []
     by_id = {item.message_id: item for item in classified}
     answered: dict[int, Answered] = {pk: Answered(reply=None, created=False) for pk in by_id}
     waiting: list[int] = []
