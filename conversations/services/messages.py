@@ -101,9 +101,10 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
     return message
 
 
-def _pending_exists(conversation: Conversation, before_seq: int | None = None) -> bool:
-    pending = Message.objects.filter(conversation=conversation, role=Message.Role.USER, status=Message.Status.PENDING)
-    return (pending.filter(seq__lt=before_seq) if before_seq is not None else pending).exists()
+def _pending_exists(conversation: Conversation) -> bool:
+    return Message.objects.filter(
+        conversation=conversation, role=Message.Role.USER, status=Message.Status.PENDING
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,12 @@ def message_answer(*, message_id: int, timings: dict[str, float] | None = None) 
     _fault_inference_delay()
     prediction, version = intent_predict(bot_id=message.conversation.bot_id, text=message.text)
     timings = {**(timings or {}), "worker_start": started, "predicted": time.time()}
-    return message_reply_store(message_id=message_id, prediction=prediction, version=version, timings=timings)
+    answered, waiting = replies_store(
+        classified=[Classified(message_id=message_id, prediction=prediction, version=version, timings=timings)]
+    )
+    if waiting:  # an earlier turn was queued again meanwhile
+        raise EarlierTurnPending(f"message {message_id} waits for earlier turns of its conversation")
+    return answered[message_id].reply, answered[message_id].created
 
 
 def _fault_inference_delay() -> None:
@@ -158,19 +164,6 @@ def _fault_inference_delay() -> None:
     delay = random.uniform(low, high)
     logger.warning("fault injection: inference delayed %.0f ms in pid %d", delay, os.getpid())
     time.sleep(delay / 1000)
-
-
-def message_reply_store(
-    *, message_id: int, prediction: Prediction, version: ModelVersion, timings: dict[str, float] | None = None
-) -> tuple[Message | None, bool]:
-    """replies_store for one message; raises EarlierTurnPending while an earlier turn is unanswered."""
-    answered, waiting = replies_store(
-        classified=[Classified(message_id=message_id, prediction=prediction, version=version, timings=timings or {})]
-    )
-    if waiting:
-        raise EarlierTurnPending(f"message {message_id} waits for earlier turns of its conversation")
-    outcome = answered[message_id]
-    return outcome.reply, outcome.created
 
 
 def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered], list[int]]:
