@@ -8,8 +8,7 @@ from intents.classifier import Prediction
 from intents.models import ModelVersion
 from intents.services import NoModelError, intent_predict_batch
 
-from .inference import Entry
-from .models import Message
+from .inference import Entry, Turn
 from .services import Classified, replies_store, reply_publish
 
 logger = logging.getLogger(__name__)
@@ -19,44 +18,39 @@ def messages_answer_batch(*, entries: list[Entry]) -> list[Entry]:
     """Classify the entries' messages together, then store every answer in one transaction (replies_store).
 
     Returns the entries to queue again: those whose earlier turn is still pending (it is in another
-    worker's batch, or was queued again itself). Only pending messages are classified; one answered already
-    (a redelivered entry) is published again, as the single-message task does, since its first publish may
-    never have happened; one left to a person is skipped.
+    worker's batch, or was queued again itself). The entries carry the messages' texts, so classifying reads
+    nothing from the database. A message answered already (a redelivered entry) is published again, as the
+    single-message task does, since its first publish may never have happened; one left to a person is skipped.
     """
     started = time.time()
     by_message = {entry.message_id: entry for entry in entries}
-    rows = (
-        Message.objects.filter(pk__in=by_message, role=Message.Role.USER)
-        .order_by("conversation_id", "seq")
-        .values_list("pk", "status", "text", "conversation__bot_id", named=True)
-    )  # only what classifying needs: whole rows with their conversation cost milliseconds of Python a batch
-    unanswered = [row for row in rows if row.status == Message.Status.PENDING]
-    redelivered = [row.pk for row in rows if row.status != Message.Status.PENDING]
-    for reply in Message.objects.filter(reply_to_id__in=redelivered).select_related("reply_to") if redelivered else []:
-        reply_publish(reply=reply)
-    predictions = _predict(unanswered)
+    predictions = _predict([entry.turn for entry in by_message.values()])
     stamps = {"worker_start": started, "predicted": time.time(), "batch": len(entries)}
     classified = [
-        Classified(message_id=pk, prediction=prediction, version=version, timings={**by_message[pk].timings, **stamps})
+        Classified(message_id=pk, conversation_id=by_message[pk].turn.conversation_id, prediction=prediction,
+                   version=version, timings={**by_message[pk].timings, **stamps})  # fmt: skip
         for pk, (prediction, version) in predictions.items()
     ]
-    _, waiting = replies_store(classified=classified)
+    answered, waiting = replies_store(classified=classified)
+    for outcome in answered.values():
+        if outcome.reply is not None and not outcome.created:
+            reply_publish(reply=outcome.reply)
     return [by_message[pk] for pk in waiting]
 
 
-def _predict(rows: list) -> dict[int, tuple[Prediction, ModelVersion]]:
+def _predict(turns: list[Turn]) -> dict[int, tuple[Prediction, ModelVersion]]:
     """One forward pass per bot. A bot without a production model loses its messages' answers, as a failing
     single-message task does; they stay pending in PostgreSQL for whoever re-queues unanswered messages."""
-    by_bot: dict[int, list] = defaultdict(list)
-    for row in rows:
-        by_bot[row.conversation__bot_id].append(row)
+    by_bot: dict[int, list[Turn]] = defaultdict(list)
+    for turn in turns:
+        by_bot[turn.bot_id].append(turn)
     predictions = {}
     for bot_id, group in by_bot.items():
         try:
-            results, version = intent_predict_batch(bot_id=bot_id, texts=[row.text for row in group])
+            results, version = intent_predict_batch(bot_id=bot_id, texts=[turn.text for turn in group])
         except NoModelError:
             logger.exception("no production model for bot %s; %d messages left unanswered", bot_id, len(group))
             continue
-        for row, prediction in zip(group, results):
-            predictions[row.pk] = (prediction, version)
+        for turn, prediction in zip(group, results):
+            predictions[turn.message_id] = (prediction, version)
     return predictions

@@ -4,9 +4,15 @@ Unbatched (the default), each message is one Celery task on queue `inference`. B
 (`CHARLA_INFERENCE_BATCH=1`), each message is one entry of a Redis stream read by `manage.py answer_worker`
 through a consumer group: an entry stays in the group's pending list until its answer is committed and is
 claimed by another worker when its reader died, so acknowledgement is late in both modes.
+
+A stream entry carries what classifying needs (the message's conversation, bot and text), so it is added as
+soon as the message row is written, before its transaction commits: the worker classifies while PostgreSQL
+flushes that commit to disk, and waits for the commit at the conversation's row lock before it stores the answer.
+An entry whose message never committed finds no row there and is dropped: the visitor was never acknowledged.
 """
 
 import json
+import logging
 import os
 import socket
 import time
@@ -15,9 +21,22 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 STREAM = "charla:inference"
 GROUP = "answerers"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stored user message, as the answer queue carries it."""
+
+    message_id: int
+    conversation_id: str
+    bot_id: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -25,23 +44,29 @@ class Entry:
     """One queued user message: the stream entry id, the message, and the stage stamps so far."""
 
     id: str
-    message_id: int
+    turn: Turn
     timings: dict[str, float]
+
+    @property
+    def message_id(self) -> int:
+        return self.turn.message_id
 
 
 def batching_enabled() -> bool:
     return settings.CHARLA_INFERENCE_BATCH and bool(settings.REDIS_URL)
 
 
-def answer_enqueue(*, message_id: int, timings: dict[str, float]) -> None:
-    """Queue the answer of a stored user message. Runs after the message's transaction committed."""
+def answer_enqueue(*, turn: Turn, timings: dict[str, float]) -> None:
+    """Queue the answer of a user message whose row was just written: batched, at once (see above); a Celery
+    task carries only the message id, so it is sent once the message's transaction has committed."""
     from .tasks import message_answer
 
-    timings = {**timings, "enqueued": time.time()}
     if batching_enabled():
-        entry_add(message_id=message_id, timings=timings)
+        entry_add(turn=turn, timings={**timings, "enqueued": time.time()})
     else:
-        message_answer.delay(message_id, timings=timings)
+        transaction.on_commit(
+            lambda: message_answer.delay(turn.message_id, timings={**timings, "enqueued": time.time()})
+        )
 
 
 @cache
@@ -53,8 +78,13 @@ def stream_client() -> redis.Redis:
     return _client(settings.REDIS_URL)
 
 
-def entry_add(*, message_id: int, timings: dict[str, float]) -> None:
-    stream_client().xadd(STREAM, {"message": message_id, "timings": json.dumps(timings)})
+def entry_add(*, turn: Turn, timings: dict[str, float]) -> None:
+    stream_client().xadd(STREAM, _fields(turn, timings))
+
+
+def _fields(turn: Turn, timings: dict[str, float]) -> dict[str, str | int]:
+    return {"message": turn.message_id, "conversation": turn.conversation_id, "bot": turn.bot_id, "text": turn.text,
+            "timings": json.dumps(timings)}  # fmt: skip
 
 
 def group_ensure() -> None:
@@ -74,13 +104,13 @@ def entries_read(*, consumer: str, count: int, block_ms: int) -> list[Entry]:
     """Up to `count` new entries, waiting at most `block_ms` for the first (0 returns at once)."""
     block = block_ms if block_ms > 0 else None
     response = stream_client().xreadgroup(GROUP, consumer, {STREAM: ">"}, count=count, block=block)
-    return [_entry(entry_id, fields) for _, entries in response or [] for entry_id, fields in entries]
+    return _entries([item for _, items in response or [] for item in items])
 
 
 def entries_claim(*, consumer: str, idle_s: int, count: int) -> list[Entry]:
     """Entries another reader took and left unacknowledged for `idle_s` seconds: it died, or is stuck."""
-    _, entries, _ = stream_client().xautoclaim(STREAM, GROUP, consumer, min_idle_time=idle_s * 1000, count=count)
-    return [_entry(entry_id, fields) for entry_id, fields in entries if fields]
+    _, items, _ = stream_client().xautoclaim(STREAM, GROUP, consumer, min_idle_time=idle_s * 1000, count=count)
+    return _entries([item for item in items if item[1]])
 
 
 def entries_requeue(entries: list[Entry]) -> None:
@@ -89,21 +119,41 @@ def entries_requeue(entries: list[Entry]) -> None:
         return
     pipe = stream_client().pipeline()
     for entry in entries:
-        pipe.xadd(STREAM, {"message": entry.message_id, "timings": json.dumps(entry.timings)})
+        pipe.xadd(STREAM, _fields(entry.turn, entry.timings))
     pipe.execute()
     entries_done(entries)
 
 
 def entries_done(entries: list[Entry]) -> None:
-    if not entries:
-        return
-    ids = [entry.id for entry in entries]
+    if entries:
+        _ack([entry.id for entry in entries])
+
+
+def _ack(ids: list) -> None:
     pipe = stream_client().pipeline()
     pipe.xack(STREAM, GROUP, *ids)
     pipe.xdel(STREAM, *ids)
     pipe.execute()
 
 
+def _entries(items: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Entry]:
+    """Parsed stream items. One without a message's text (queued by a release before entries carried it) is
+    acknowledged and dropped: its message is still pending in PostgreSQL, and the requeue sweep queues it again."""
+    entries, unreadable = [], []
+    for entry_id, fields in items:
+        if b"text" in fields:
+            entries.append(_entry(entry_id, fields))
+        else:
+            unreadable.append(entry_id)
+    if unreadable:
+        logger.warning("dropped %d stream entries without a message text; the requeue sweep queues their messages "
+                       "again", len(unreadable))  # fmt: skip
+        _ack(unreadable)
+    return entries
+
+
 def _entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
     entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    return Entry(id=entry_id, message_id=int(fields[b"message"]), timings=json.loads(fields.get(b"timings", b"{}")))
+    turn = Turn(message_id=int(fields[b"message"]), conversation_id=fields[b"conversation"].decode(),
+                bot_id=int(fields[b"bot"]), text=fields[b"text"].decode())  # fmt: skip
+    return Entry(id=entry_id, turn=turn, timings=json.loads(fields.get(b"timings", b"{}")))

@@ -80,7 +80,7 @@ def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) ->
 
 def _message_store(*, conversation: Conversation, text: str, client_id: str, received: float) -> Message:
     """Runs inside the conversation's row lock."""
-    from ..inference import answer_enqueue
+    from ..inference import Turn, answer_enqueue
 
     handed_off = conversation.handoff == Conversation.Handoff.ACTIVE and not _pending_exists(conversation)
     message = Message.objects.create(
@@ -93,8 +93,8 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
     )
     conversation.save(update_fields=["last_seq", "updated_at"])
     if not handed_off:
-        stamps = {"received": received, "stored": time.time()}
-        transaction.on_commit(partial(answer_enqueue, message_id=message.pk, timings=stamps))
+        turn = Turn(message_id=message.pk, conversation_id=str(conversation.pk), bot_id=conversation.bot_id, text=text)
+        answer_enqueue(turn=turn, timings={"received": received, "stored": time.time()})
     if conversation.handoff != Conversation.Handoff.NONE:
         payload = message_payload(message)
         transaction.on_commit(partial(console_message_publish, conversation_id=conversation.id, payload=payload))
@@ -112,6 +112,7 @@ class Classified:
     """A user message and what a model version made of it, ready to be answered."""
 
     message_id: int
+    conversation_id: Any  # its conversation's row lock is where the worker waits for the message's commit
     prediction: Prediction
     version: ModelVersion
     timings: dict[str, float] = field(default_factory=dict)
@@ -147,9 +148,10 @@ def message_answer(*, message_id: int, timings: dict[str, float] | None = None) 
     _fault_inference_delay()
     prediction, version = intent_predict(bot_id=message.conversation.bot_id, text=message.text)
     timings = {**(timings or {}), "worker_start": started, "predicted": time.time()}
-    answered, waiting = replies_store(
-        classified=[Classified(message_id=message_id, prediction=prediction, version=version, timings=timings)]
-    )
+    answered, waiting = replies_store(classified=[Classified(
+        message_id=message_id, conversation_id=message.conversation_id, prediction=prediction, version=version,
+        timings=timings,
+    )])  # fmt: skip
     if waiting:  # an earlier turn was queued again meanwhile
         raise EarlierTurnPending(f"message {message_id} waits for earlier turns of its conversation")
     return answered[message_id].reply, answered[message_id].created
@@ -173,20 +175,22 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
     that two workers' batches cannot deadlock. Each conversation's messages are answered in seq order, its
     state carried from turn to turn; a batch costs a fixed number of statements, not a few per message.
     A message whose earlier turn is unanswered and not in the batch is left pending, and its id returned to
-    be queued again. Exactly once: a message that is not pending any more gives its stored reply.
+    be queued again. Exactly once: a message that is not pending any more gives its stored reply. A message
+    whose transaction is still open (queued before its commit) is waited for at its conversation's row lock;
+    one that never committed gets no answer (None).
     """
     if not classified:
         return {}, []
     by_id = {item.message_id: item for item in classified}
     answered: dict[int, Answered] = {pk: Answered(reply=None, created=False) for pk in by_id}
     waiting: list[int] = []
-    with _publishing_in_turn(list(by_id)), transaction.atomic():
+    conversation_ids = sorted({str(item.conversation_id) for item in classified})
+    with _publishing_in_turn(conversation_ids), transaction.atomic():
         _commit_without_waiting_for_disk()
-        batch = Message.objects.filter(pk__in=by_id).values("conversation_id")
         conversations = {
             conversation.pk: conversation
             for conversation in Conversation.objects.select_for_update(of=("self",)).select_related("bot")
-            .filter(pk__in=Subquery(batch)).order_by("pk")
+            .filter(pk__in=conversation_ids).order_by("pk")
         }  # fmt: skip
         rows = Message.objects.filter(conversation_id__in=list(conversations), role=Message.Role.USER).filter(
             Q(status=Message.Status.PENDING) | Q(pk__in=by_id)
@@ -215,7 +219,7 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
 
 
 @contextmanager
-def _publishing_in_turn(message_ids: list[int]) -> Iterator[None]:
+def _publishing_in_turn(conversation_ids: list[str]) -> Iterator[None]:
     """Answerers of the same conversation take turns from before its row lock until their answers are published.
 
     The row lock ends at commit and answers are published after it, so without this a worker answering a later
@@ -228,9 +232,9 @@ def _publishing_in_turn(message_ids: list[int]) -> Iterator[None]:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT k, pg_advisory_lock(k) FROM (SELECT DISTINCT hashtextextended(conversation_id::text, 0) AS k"
-            f" FROM {connection.ops.quote_name(Message._meta.db_table)} WHERE id = ANY(%s) ORDER BY k) AS keys",
-            [message_ids],
+            "SELECT k, pg_advisory_lock(k) FROM (SELECT DISTINCT hashtextextended(c, 0) AS k"
+            " FROM unnest(%s::text[]) AS c ORDER BY k) AS keys",
+            [conversation_ids],
         )
         keys = [row[0] for row in cursor.fetchall()]
     try:
@@ -333,14 +337,15 @@ def messages_requeue_stale(*, older_than: timedelta, now: datetime | None = None
 
     A message whose task is only slow is queued twice; its answer is still stored once (reply_to is unique).
     """
-    from ..inference import answer_enqueue
+    from ..inference import Turn, answer_enqueue
 
     cutoff = (now or timezone.now()) - older_than
     stale = list(
         Message.objects.filter(role=Message.Role.USER, status=Message.Status.PENDING, created_at__lt=cutoff)
         .order_by("conversation_id", "seq")
-        .values_list("pk", flat=True)
+        .values_list("pk", "conversation_id", "conversation__bot_id", "text")
     )
-    for message_id in stale:
-        answer_enqueue(message_id=message_id, timings={"requeued": time.time()})
+    for message_id, conversation_id, bot_id, text in stale:
+        turn = Turn(message_id=message_id, conversation_id=str(conversation_id), bot_id=bot_id, text=text)
+        answer_enqueue(turn=turn, timings={"requeued": time.time()})
     return len(stale)

@@ -1,13 +1,15 @@
 """Micro-batched answers: one forward pass for many messages, still in order and exactly once."""
 
 import random
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from conversations import inference
 from conversations.batching import messages_answer_batch
-from conversations.inference import Entry
+from conversations.inference import Entry, Turn
 from conversations.models import Message
 from conversations.services import message_receive, session_open
 
@@ -20,7 +22,9 @@ def conversation_with(bot, texts: list[str]):
 
 
 def entries_for(messages) -> list[Entry]:
-    return [Entry(id=f"0-{m.pk}", message_id=m.pk, timings={"received": 1.0}) for m in messages]
+    return [Entry(id=f"0-{m.pk}", turn=Turn(message_id=m.pk, conversation_id=str(m.conversation_id),
+                                            bot_id=m.conversation.bot_id, text=m.text),
+                  timings={"received": 1.0}) for m in messages]  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -76,3 +80,88 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(trained_demo_bot):
         counts.append(len(queries))
         assert Message.objects.filter(reply_to__in=batch).count() == len(batch)
     assert counts[0] == counts[1], counts
+
+
+class _Visitor(threading.Thread):
+    """Stores a message inside a transaction it keeps open until told to commit (or roll back)."""
+
+    def __init__(self, session, *, commit: bool) -> None:
+        super().__init__(daemon=True)
+        self.session, self.commit = session, commit
+        self.stored, self.release = threading.Event(), threading.Event()
+        self.ended_at: int | None = None
+
+    def run(self) -> None:
+        try:
+            with transaction.atomic():
+                message_receive(conversation_id=self.session.conversation_id, text="hello", client_id="early")
+                self.stored.set()
+                self.release.wait(30)
+                if not self.commit:
+                    transaction.set_rollback(True)
+            self.ended_at = _steps.pop()
+        finally:
+            connection.close()
+
+
+_steps: list[int] = []  # a shared counter of events: which of two threads got somewhere first
+
+
+@pytest.fixture
+def batched(settings):
+    settings.CHARLA_INFERENCE_BATCH = True
+    inference.group_ensure()
+    yield
+    inference.stream_client().delete(inference.STREAM)
+
+
+def _answer_when_committed(visitor: _Visitor) -> tuple[list[Entry], list, int]:
+    """Read the visitor's entry while its transaction is open, start answering it, then let the visitor end."""
+    assert visitor.stored.wait(30)
+    entries = inference.entries_read(consumer="test", count=10, block_ms=1000)
+    result: list = []
+    worker = threading.Thread(target=lambda: (result.append(messages_answer_batch(entries=entries)),
+                                              result.append(_steps.pop()), connection.close()))  # fmt: skip
+    _steps[:] = [2, 1]  # popped from the end: whoever finishes first gets 1
+    worker.start()
+    worker.join(0.5)
+    assert worker.is_alive(), "the answer must wait for the message's transaction"
+    visitor.release.set()
+    visitor.join(30)
+    worker.join(30)
+    return entries, result[0], result[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_queued_before_its_message_commits_is_answered_after_the_commit(trained_demo_bot, batched):
+    """Batched, the entry (with the text) is queued before the message's commit: the model runs while the commit
+    is flushed, and the answer waits for the commit at the conversation's row lock."""
+    session = session_open(bot=trained_demo_bot, user_id=None, token=None, language="en")
+    visitor = _Visitor(session, commit=True)
+    visitor.start()
+    entries, retry, worker_rank = _answer_when_committed(visitor)
+
+    assert [entry.turn.text for entry in entries] == ["hello"] and retry == []
+    assert visitor.ended_at == 1 and worker_rank == 2  # the visitor's commit came first
+    message = Message.objects.get(conversation_id=session.conversation_id, role="user")
+    assert message.status == "answered" and message.reply.intent == "greet" and message.reply.seq == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_whose_message_never_committed_gets_no_answer(trained_demo_bot, batched):
+    """A visitor whose message's transaction rolled back was never acknowledged: its entry is dropped, no answer."""
+    session = session_open(bot=trained_demo_bot, user_id=None, token=None, language="en")
+    visitor = _Visitor(session, commit=False)
+    visitor.start()
+    entries, retry, _ = _answer_when_committed(visitor)
+
+    assert len(entries) == 1 and retry == []
+    assert not Message.objects.filter(conversation_id=session.conversation_id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_without_a_text_is_dropped_and_left_to_the_sweep(trained_demo_bot, batched):
+    """Entries queued by a release before entries carried the text are acknowledged, not crashed on."""
+    inference.stream_client().xadd(inference.STREAM, {"message": 1, "timings": "{}"})
+    assert inference.entries_read(consumer="test", count=10, block_ms=100) == []
+    assert inference.stream_client().xlen(inference.STREAM) == 0

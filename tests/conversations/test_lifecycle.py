@@ -70,7 +70,9 @@ def test_the_retention_purge_deletes_old_transcripts_and_their_anonymous_visitor
     assert Message.objects.count() == 1 and Visitor.objects.count() == 1
 
 
-def test_a_lost_task_is_requeued_by_the_sweep_and_answered_once(trained_demo_bot, eager_tasks):
+def test_a_lost_task_is_requeued_by_the_sweep_and_answered_once(
+    trained_demo_bot, eager_tasks, django_capture_on_commit_callbacks
+):
     """A user message left pending (its task vanished) is answered when the beat sweep finds it."""
     session = _open(trained_demo_bot)
     conversation = Conversation.objects.get(pk=session.conversation_id)
@@ -78,7 +80,8 @@ def test_a_lost_task_is_requeued_by_the_sweep_and_answered_once(trained_demo_bot
                                   status="pending")
     Message.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=10))
     Conversation.objects.filter(pk=conversation.pk).update(last_seq=1)
-    assert messages_requeue_stale.delay().get() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the task is sent once the sweep's reads commit
+        assert messages_requeue_stale.delay().get() == 1
     assert messages_requeue_stale.delay().get() == 0
     lost.refresh_from_db()
     assert lost.status == "answered" and lost.reply.intent == "greet"
