@@ -21,7 +21,7 @@ from functools import cache
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,15 @@ def batching_enabled() -> bool:
 
 
 def answer_enqueue(*, turn: Turn, timings: dict[str, float]) -> None:
-    """Queue the answer of a user message whose row was just written: batched, at once (see above); a Celery
-    task carries only the message id, so it is sent once the message's transaction has committed."""
+    """Queue the answer of a user message whose row was just written: batched on PostgreSQL, at once (see
+    above). A Celery task carries only the message id, and SQLite has no row lock to wait at, so those are
+    queued once the message's transaction has committed."""
     from .tasks import message_answer
 
-    if batching_enabled():
+    if batching_enabled() and connection.features.has_select_for_update:
         entry_add(turn=turn, timings={**timings, "enqueued": time.time()})
+    elif batching_enabled():
+        transaction.on_commit(lambda: entry_add(turn=turn, timings={**timings, "enqueued": time.time()}))
     else:
         transaction.on_commit(
             lambda: message_answer.delay(turn.message_id, timings={**timings, "enqueued": time.time()})
