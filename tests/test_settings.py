@@ -41,3 +41,28 @@ def test_configured_services_mean_postgresql_redis_layer_and_workers():
         "layer": "channels_redis.core.RedisChannelLayer",
         "eager": False,
     }
+
+
+EMBEDDED_TURN = """
+import json, django
+django.setup()
+from django.core.management import call_command
+for command, options in (("migrate", {}), ("load_demo_bot", {}), ("train_intents", {"bot": "demo"})):
+    call_command(command, verbosity=0, **options)
+from intents.models import Bot
+from conversations.services import message_receive, session_open
+session = session_open(bot=Bot.objects.get(slug="demo"), user_id=None, token=None, language="en")
+message, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
+message.refresh_from_db()
+print(json.dumps({"status": message.status, "intent": message.reply.intent, "reply_seq": message.reply.seq}))
+"""
+
+
+def test_a_message_is_answered_with_the_embedded_defaults(tmp_path):
+    """`make run` with nothing configured: SQLite and in-process tasks store a message and answer it."""
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env = {**base, "DJANGO_SETTINGS_MODULE": "chatbot.settings", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+           "CHARLA_MODEL_DIR": str(tmp_path / "models")}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", EMBEDDED_TURN], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"status": "answered", "intent": "greet", "reply_seq": 2}

@@ -326,8 +326,8 @@ def _rows_update(rows: list[Any], fields: list[str]) -> None:
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
         quote(meta.db_table), ", ".join(f"{quote(column.column)} = %s" for column in columns), quote(meta.pk.column)
     )
-    params = [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns] + [row.pk]
-              for row in rows]  # fmt: skip
+    params = [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
+              + [meta.pk.get_db_prep_save(row.pk, connection)] for row in rows]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
