@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from intents.classifier import Prediction
@@ -64,10 +64,7 @@ def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) ->
     received = time.time()
     text, client_id = message_validate(text=text, client_id=client_id)
     with transaction.atomic():
-        same_client_id = Message.objects.filter(conversation=OuterRef("pk"), client_id=client_id).values("pk")[:1]
-        conversation = (
-            Conversation.objects.select_for_update().annotate(existing=Subquery(same_client_id)).get(pk=conversation_id)
-        )
+        conversation = _conversation_locked_for(conversation_id=conversation_id, client_id=client_id)
         if conversation.existing is not None:
             return Message.objects.get(pk=conversation.existing), False
         closed = conversation.status == Conversation.Status.CLOSED
@@ -76,6 +73,22 @@ def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) ->
     if not closed:
         conversation_close(conversation_id=conversation_id)
     raise ConversationClosed(f"conversation {conversation_id} has ended")
+
+
+def _conversation_locked_for(*, conversation_id: uuid.UUID, client_id: str) -> Conversation:
+    """The conversation, row-locked, with `existing`: the pk of its message with this client_id, or None.
+    Plain SQL through `raw()`, like the answer path's reads: the ORM's query building is a visible share of
+    storing a message."""
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    key = Conversation._meta.pk.get_db_prep_value(conversation_id, connection)
+    sql = (
+        f"SELECT c.*, (SELECT m.id FROM {quote(Message._meta.db_table)} m WHERE m.conversation_id = c.id"
+        f" AND m.client_id = %s LIMIT 1) AS existing FROM {quote(Conversation._meta.db_table)} c WHERE c.id = %s{lock}"
+    )
+    for conversation in Conversation.objects.raw(sql, [client_id, key]):
+        return conversation
+    raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
 
 
 def _message_store(*, conversation: Conversation, text: str, client_id: str, received: float) -> Message:
@@ -91,7 +104,8 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
         client_id=client_id,
         status=Message.Status.HANDED_OFF if handed_off else Message.Status.PENDING,
     )
-    conversation.save(update_fields=["last_seq", "updated_at"])
+    conversation.updated_at = timezone.now()  # what auto_now does on save()
+    _rows_update([conversation], ["last_seq", "updated_at"])
     if not handed_off:
         turn = Turn(message_id=message.pk, conversation_id=str(conversation.pk), bot_id=conversation.bot_id, text=text)
         answer_enqueue(turn=turn, timings={"received": received, "stored": time.time()})
