@@ -4,6 +4,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.db import connection
 
 from intents.selectors import bot_get
@@ -26,6 +27,16 @@ def db_call(function):
 
 class ChatConsumer(AsyncWebsocketConsumer):
     """One visitor's socket to one bot: JSON frames as documented in docs/protocol.md."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own dispatch first closes stale database connections, on its one shared sync thread, for
+        every event: each frame received and each answer delivered waited in that thread's queue behind every
+        other socket's. This consumer touches the database only through `db_call`, whose threads close stale
+        connections before and after each call, so that per-event hop is skipped."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.bot = await db_call(bot_get)(slug=self.scope["url_route"]["kwargs"]["bot"])

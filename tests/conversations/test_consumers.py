@@ -2,14 +2,17 @@
 
 import asyncio
 import json
+import threading
+import uuid
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from chatbot.asgi import application
-from conversations.models import Message
+from conversations.models import Conversation, Message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -148,3 +151,24 @@ async def test_a_burst_of_answers_beyond_channels_redis_default_capacity_is_deli
     received = [(await asyncio.wait_for(layer.receive(channel), 10))["n"] for _ in range(300)]
     assert received == list(range(300))
     await layer.group_discard("burst", channel)
+
+
+async def test_an_answer_reaches_its_socket_while_the_shared_sync_thread_is_busy(demo_bot):
+    """Channels' default dispatch hops to its one shared sync thread before every event; the chat consumer does
+    not, so one slow thread-sensitive call cannot hold up every socket's answers."""
+    communicator, connected, _ = await _connect()
+    assert connected
+    session = await _session(communicator)
+    release = threading.Event()
+    blocker = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)(30))
+    try:
+        await asyncio.sleep(0.2)  # the shared thread is now inside release.wait
+        answer = {"type": "message", "seq": 2, "role": "bot", "text": "hi", "reply_to": 1}
+        group = Conversation(id=uuid.UUID(session["conversation"])).group_name
+        await get_channel_layer().group_send(group, {"type": "bot.reply", "message": answer})
+        assert await _frame(communicator) == answer
+        assert not blocker.done()
+    finally:
+        release.set()
+        await blocker
+        await communicator.disconnect()
