@@ -4,17 +4,15 @@ import json
 import uuid
 from typing import Any
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-
 from . import selectors, services
-from .consumers import db_call
+from .consumers import DbCallConsumer, db_call
 from .models import Conversation
 from .services.publish import CONSOLE_GROUP
 
 NOT_STAFF = 4003
 
 
-class ConsoleConsumer(AsyncWebsocketConsumer):
+class ConsoleConsumer(DbCallConsumer):
     """Frames are documented in docs/protocol.md (Staff console)."""
 
     async def connect(self) -> None:

@@ -25,18 +25,22 @@ def db_call(function):
     return database_sync_to_async(function, thread_sensitive=not connection.features.has_select_for_update)
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
-    """One visitor's socket to one bot: JSON frames as documented in docs/protocol.md."""
+class DbCallConsumer(AsyncWebsocketConsumer):
+    """A socket consumer that touches the database only through `db_call`.
+
+    Channels' own dispatch first closes stale database connections, on its one shared sync thread, for every
+    event: each frame received and each answer delivered waited in that thread's queue behind every other
+    socket's. `db_call`'s threads close stale connections before and after each call, so that hop is skipped."""
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels' own dispatch first closes stale database connections, on its one shared sync thread, for
-        every event: each frame received and each answer delivered waited in that thread's queue behind every
-        other socket's. This consumer touches the database only through `db_call`, whose threads close stale
-        connections before and after each call, so that per-event hop is skipped."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+class ChatConsumer(DbCallConsumer):
+    """One visitor's socket to one bot: JSON frames as documented in docs/protocol.md."""
 
     async def connect(self) -> None:
         self.bot = await db_call(bot_get)(slug=self.scope["url_route"]["kwargs"]["bot"])
