@@ -20,7 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+import scipy.linalg  # noqa: E402, F401  (loads scipy's BLAS, so that configure_threads limits it too)
 import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 from transformers import AutoModel, AutoTokenizer  # noqa: E402
 
 DEFAULT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -36,7 +38,12 @@ class EncoderNotFoundError(RuntimeError):
 
 
 def configure_threads(n: int | None = None) -> int:
-    """Set torch's intra-op threads from `n`, else $CHARLA_TORCH_THREADS, else leave torch's default."""
+    """Set torch's intra-op threads, and the BLAS and OpenMP pools numpy, scipy and scikit-learn use, from `n`,
+    else $CHARLA_TORCH_THREADS, else leave the defaults.
+
+    The BLAS pools matter as much as torch's: left at one thread a core, OpenBLAS split the heads' small
+    matrix products over both cores of a machine shared with daphne and PostgreSQL, and its threads spin while
+    they wait, so a worker burnt twice the CPU per message for the same wall time."""
     if n is None:
         env = os.environ.get("CHARLA_TORCH_THREADS")
         n = int(env) if env else None
@@ -44,6 +51,7 @@ def configure_threads(n: int | None = None) -> int:
         if n < 1:
             raise ValueError(f"thread count must be >= 1, got {n}")
         torch.set_num_threads(n)
+        threadpool_limits(limits=n)
     return torch.get_num_threads()
 
 
