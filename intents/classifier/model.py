@@ -176,12 +176,16 @@ class IntentClassifier:
             return []
         texts = list(texts)
         embeddings = self._encoder.encode(texts, layers=self.config.layers)
-        features = combine(embeddings, self._word.transform(texts), self._char.transform(texts), self.config.weights)
+        # The vectorizers' inputs are plain strings and their outputs our own arrays: scikit-learn's checks
+        # of both cost more than the transforms on a short message (0.8 ms of 4.6 at batch 1).
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            word, char = self._word.transform(texts), self._char.transform(texts)
+            languages = self._language.predict(texts)
+        features = combine(embeddings, word, char, self.config.weights)
         proba = self._head.predict_proba(features)
         similarity = [None] * len(texts)
         if self._memory is not None:
             similarity = nearest_similarity(top_layers(embeddings, 1, self._encoder.dimension), self._memory)
-        languages = self._language.predict(texts)
         k = min(top_k, len(self._head.classes))
         return [self._prediction(*row, k) for row in zip(proba, languages, similarity)]
 
