@@ -368,7 +368,8 @@ class _Turns:
 def _rows_update(rows: list[Any], fields: list[str]) -> None:
     """What QuerySet.bulk_update does, as one plain UPDATE per row sent together (psycopg pipelines
     executemany). bulk_update builds a CASE per field and row; in the answer worker it cost more CPU than the
-    model. Values go through each field's own conversion (get_db_prep_save); no save signals, like bulk_update."""
+    model. Values go through each field's own conversion (get_db_prep_save); no save signals, like bulk_update.
+    A single row is a plain execute: entering and draining psycopg's pipeline costs more than the statement."""
     meta = type(rows[0])._meta
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
@@ -378,7 +379,10 @@ def _rows_update(rows: list[Any], fields: list[str]) -> None:
     params = [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
               + [meta.pk.get_db_prep_save(row.pk, connection)] for row in rows]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+        else:
+            cursor.executemany(sql, params)
 
 
 def messages_requeue_stale(*, older_than: timedelta, now: datetime | None = None) -> int:
