@@ -96,8 +96,9 @@ async def run(args: argparse.Namespace) -> dict:
 
     conversations = await asyncio.gather(*(opened(n) for n in range(args.conversations)))
     listeners = [asyncio.create_task(c.listen()) for c in conversations]
+    warmup = set()
     if args.warmup:
-        await drive(conversations, rate=args.rate, seconds=args.warmup, closed=args.closed)
+        warmup = await drive(conversations, rate=args.rate, seconds=args.warmup, closed=args.closed)
         await _drain(conversations, set(), args.drain)
     measured = await drive(conversations, rate=args.rate, seconds=args.duration, closed=args.closed)
     await _drain(conversations, measured, args.drain)
@@ -105,7 +106,8 @@ async def run(args: argparse.Namespace) -> dict:
         await conversation.socket.close()
     for listener in listeners:
         listener.cancel()
-    return report(conversations, measured, database_url=args.database_url)
+    return {**report(conversations, measured, database_url=args.database_url),
+            "sent_total": len(warmup) + len(measured)}  # fmt: skip
 
 
 async def _drain(conversations: list[Conversation], measured: set[str], seconds: float) -> None:

@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import chat_load
+from bench import chat_load, cpu
 from bench.tally import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,15 +49,24 @@ def workers_start(mode: str, count: int, env: dict[str, str], logs: Path) -> lis
 
 @contextmanager
 def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
-    """`web` daphne processes on consecutive ports (as a load balancer would spread sockets over them)."""
+    """`web` daphne processes on consecutive ports (as a load balancer would spread sockets over them).
+    Yields their URLs and the stack's parts whose CPU a load run measures."""
     from tests.live import start_daphne, stop
 
     env = {**os.environ, "CHARLA_INFERENCE_BATCH": "1" if mode == "batched" else "0", "PYTHONUNBUFFERED": "1",
            "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000"}  # fmt: skip
     webs = [start_daphne(port + i, env, logs / f"daphne-{mode}-{i}.log") for i in range(web)]
-    processes = [*webs, *workers_start(mode, workers, env, logs)]
+    answerers = workers_start(mode, workers, env, logs)
+    parts = {
+        "web": cpu.process_trees([process.pid for process in webs]),
+        "workers": cpu.process_trees([process.pid for process in answerers]),
+        "postgres": cpu.processes_named("postgres"),
+        "redis": cpu.processes_named("redis-server"),
+        "load_generator": cpu.this_process(),
+    }
+    processes = [*webs, *answerers]
     try:
-        yield [f"ws://127.0.0.1:{port + i}/ws/chat/demo/" for i in range(web)]
+        yield [f"ws://127.0.0.1:{port + i}/ws/chat/demo/" for i in range(web)], parts
     finally:
         for process in processes:
             stop(process)
@@ -86,14 +95,23 @@ def model_alone(samples: int) -> dict:
     return {"p50_ms": round(percentile(times, 50), 2), "p99_ms": round(percentile(times, 99), 2), "n": samples}
 
 
-def scenarios(urls: list[str], args: argparse.Namespace) -> dict:
-    """One conversation turn by turn, then the load at each rate of --rate, lowest first."""
+def scenarios(urls: list[str], parts: dict[str, cpu.Finder], args: argparse.Namespace) -> dict:
+    """One conversation turn by turn, then the load at each rate of --rate, lowest first; each with the CPU
+    milliseconds every part of the stack spent per turn (warm-up turns included, as in the CPU readings)."""
     common = [*(arg for url in urls for arg in ("--url", url)), "--warmup", "3", "--drain", "20"]
-    single = chat_load.main([*common, "--conversations", "1", "--closed", "--rate", "1000",
-                             "--duration", str(min(args.duration, 10))])  # fmt: skip
+
+    def measured(argv: list[str]) -> dict:
+        before = cpu.cpu_seconds(parts)
+        result = chat_load.main([*common, *argv])
+        result["cpu_ms_per_turn"] = cpu.cpu_ms_per_turn(before, cpu.cpu_seconds(parts), result["sent_total"])
+        print("CPU ms per turn:", result["cpu_ms_per_turn"])
+        return result
+
+    single = measured(["--conversations", "1", "--closed", "--rate", "1000", "--duration", str(min(args.duration, 10))])
     loads = {
-        rate: chat_load.main([*common, "--conversations", str(args.conversations), "--rate", str(rate),
-                              "--duration", str(args.duration)])  # fmt: skip
+        rate: measured(
+            ["--conversations", str(args.conversations), "--rate", str(rate), "--duration", str(args.duration)]
+        )
         for rate in sorted(args.rate)
     }
     return {"single": single, "loads": loads}
@@ -122,8 +140,8 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     result = {"model_alone": model_alone(200), "modes": {}}
     for mode in args.modes.split(","):
-        with stack(mode, args.workers, args.port, logs, web=args.web) as urls:
-            result["modes"][mode] = scenarios(urls, args)
+        with stack(mode, args.workers, args.port, logs, web=args.web) as (urls, parts):
+            result["modes"][mode] = scenarios(urls, parts, args)
     result["ratios"] = ratios(result)
     print(json.dumps(result["ratios"], indent=2))
     if args.json:
@@ -146,7 +164,8 @@ def ratios(result: dict) -> dict:
             "turn_p50_over_model_p50": round(single["p50_ms"] / alone, 2) if single["p50_ms"] else None,
             "loads": {
                 str(rate): {"throughput": load["throughput"], "p99_ms": load["p99_ms"],
-                            "errors": load["lost"] + load["duplicated"] + load["out_of_order"]}  # fmt: skip
+                            "errors": load["lost"] + load["duplicated"] + load["out_of_order"],
+                            "cpu_ms_per_turn": (load.get("cpu_ms_per_turn") or {}).get("total")}  # fmt: skip
                 for rate, load in loads.items()
             },
             "sustained_turns_per_s": max((load["throughput"] for load in passing), default=None),

@@ -1,0 +1,63 @@
+"""Where a load's CPU goes: CPU seconds of each part of the stack, read before and after a run.
+
+On 2 shared cores the stack's capacity is its CPU cost per turn, so bench.stack reports that cost per part
+(web processes, answer workers, PostgreSQL, Redis, the load generator itself) beside the latencies.
+"""
+
+from collections.abc import Callable
+
+import psutil
+
+Finder = Callable[[], list[psutil.Process]]
+
+
+def processes_named(name: str) -> Finder:
+    """Every process with this name (PostgreSQL's backends, Redis): also those started during the run."""
+    return lambda: [process for process in psutil.process_iter(["name"]) if process.info["name"] == name]
+
+
+def this_process() -> Finder:
+    """The calling process alone (the load generator; its children are the stack it started)."""
+    return lambda: [psutil.Process()]
+
+
+def process_trees(pids: list[int]) -> Finder:
+    """These processes and their children (a Celery prefork worker's pool)."""
+
+    def find() -> list[psutil.Process]:
+        found = []
+        for pid in pids:
+            try:
+                parent = psutil.Process(pid)
+                found += [parent, *parent.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+        return found
+
+    return find
+
+
+def cpu_seconds(parts: dict[str, Finder]) -> dict[str, dict[int, float]]:
+    """User + system CPU seconds of every process of each part, by pid."""
+    readings: dict[str, dict[int, float]] = {}
+    for part, find in parts.items():
+        readings[part] = {}
+        for process in find():
+            try:
+                times = process.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            readings[part][process.pid] = times.user + times.system
+    return readings
+
+
+def cpu_ms_per_turn(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], turns: int) -> dict:
+    """CPU milliseconds each part spent per turn between the readings; a process started meanwhile counts whole,
+    one that ended meanwhile is missing (its share is lost, so the figures are a lower bound)."""
+    spent = {
+        part: sum(seconds - before.get(part, {}).get(pid, 0.0) for pid, seconds in pids.items())
+        for part, pids in after.items()
+    }
+    per_turn = {part: round(1000 * seconds / turns, 2) if turns else None for part, seconds in spent.items()}
+    per_turn["total"] = round(1000 * sum(spent.values()) / turns, 2) if turns else None
+    return per_turn
