@@ -17,7 +17,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .datasets import Dataset, Split
 from .encoder import get_encoder, top_layers
-from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer
+from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer, tfidf_transform
 from .head import SIMILARITY_WEIGHTS, LinearHead, rejection_score
 from .metrics import classification_report, confusion_plot, out_of_scope_report, threshold_on_validation
 from .model import OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier, Prediction
@@ -173,10 +173,15 @@ def cross_validation_report(
         train_texts, test_texts = [texts[i] for i in train_idx], [texts[i] for i in test_idx]
         word, char = fit_vectorizer(train_texts, WORD_PARAMS), fit_vectorizer(train_texts, CHAR_PARAMS)
         features = combine(
-            embeddings[train_idx], word.transform(train_texts), char.transform(train_texts), config.weights
+            embeddings[train_idx],
+            tfidf_transform(word, train_texts),
+            tfidf_transform(char, train_texts),
+            config.weights,
         )
         head = LinearHead.fit(features, list(y[train_idx]), c=config.c, seed=seed)
-        test = combine(embeddings[test_idx], word.transform(test_texts), char.transform(test_texts), config.weights)
+        test = combine(
+            embeddings[test_idx], tfidf_transform(word, test_texts), tfidf_transform(char, test_texts), config.weights
+        )
         predicted[test_idx] = np.asarray(head.classes)[head.predict_proba(test).argmax(axis=1)]
     result = {"method": f"{folds}-fold cross-validation", **classification_report(intents, list(predicted))}
     language_of = np.asarray(languages)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .features import LANGUAGE_PARAMS, fit_vectorizer, vectorizer_from_state, vectorizer_state
+from .features import LANGUAGE_PARAMS, fit_vectorizer, tfidf_transform, vectorizer_from_state, vectorizer_state
 from .head import LinearHead
 
 LANGUAGE_C = 10.0
@@ -30,13 +30,13 @@ class LanguageDetector:
         if len(distinct) == 1:
             return cls(distinct, None, None)
         vectorizer = fit_vectorizer(texts, LANGUAGE_PARAMS)
-        head = LinearHead.fit(vectorizer.transform(texts), languages, c=LANGUAGE_C, seed=seed)
+        head = LinearHead.fit(tfidf_transform(vectorizer, texts), languages, c=LANGUAGE_C, seed=seed)
         return cls(distinct, vectorizer, head)
 
     def predict(self, texts: list[str]) -> list[str]:
         if self._head is None or self._vectorizer is None:
             return [self.languages[0]] * len(texts)
-        proba = self._head.predict_proba(self._vectorizer.transform(texts))
+        proba = self._head.predict_proba(tfidf_transform(self._vectorizer, texts))
         return [self._head.classes[i] for i in proba.argmax(axis=1)]
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .encoder import Encoder, top_layers
-from .features import CHAR_PARAMS, WORD_PARAMS, BlockWeights, combine, fit_vectorizer
+from .features import CHAR_PARAMS, WORD_PARAMS, BlockWeights, combine, fit_vectorizer, tfidf_transform
 from .head import LinearHead
 from .model import HeadConfig
 
@@ -56,8 +56,8 @@ def head_config_select(
     dense = train_embeddings if train_embeddings is not None else encoder.encode(texts, layers=layers)
     val_dense = encoder.encode(val_texts, layers=layers)
     word, char = fit_vectorizer(texts, WORD_PARAMS), fit_vectorizer(texts, CHAR_PARAMS)
-    blocks = (word.transform(texts), char.transform(texts))
-    val_blocks = (word.transform(val_texts), char.transform(val_texts))
+    blocks = (tfidf_transform(word, texts), tfidf_transform(char, texts))
+    val_blocks = (tfidf_transform(word, val_texts), tfidf_transform(char, val_texts))
     scores = []
     for config in grid:
         train_dense, config_val_dense = (top_layers(x, config.layers, encoder.dimension) for x in (dense, val_dense))
