@@ -5,6 +5,11 @@ from django.conf import settings
 
 from . import services
 
+# Retries while an earlier turn is unanswered: 0.05 s doubling up to 2 s, 64 times, about two minutes, the
+# requeue sweep's default delay. Then the task ends and leaves its message pending for the sweep. Uncapped,
+# a turn stuck behind one that never got answered retried forever, and every sweep added another such task.
+ANSWER_MAX_RETRIES = 64
+
 
 @shared_task(
     bind=True,
@@ -14,7 +19,7 @@ from . import services
     retry_backoff=0.05,
     retry_backoff_max=2,
     retry_jitter=False,
-    max_retries=None,
+    max_retries=ANSWER_MAX_RETRIES,
 )
 def message_answer(self, message_id: int, timings: dict[str, float] | None = None) -> None:
     """Answer one user message. Safe to run twice: the reply is unique per message."""

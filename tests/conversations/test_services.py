@@ -139,3 +139,23 @@ def test_resume_returns_history_in_order_in_the_message_shape(trained_demo_bot):
     assert frames[1] == {"type": "message", "seq": 3, "role": "user", "text": "what are your opening hours?",
                          "client_id": "1", "language": "en"}
     assert frames[2]["intent"] == "opening_hours"
+
+
+def test_an_answer_task_stuck_behind_an_unanswered_turn_gives_up_and_leaves_it_to_the_sweep(trained_demo_bot):
+    """While an earlier turn stays unanswered the task retries a bounded number of times, then ends with its
+    message still pending (the requeue sweep queues it again later): it never retries forever."""
+    from chatbot.celery import app
+    from conversations.tasks import message_answer as message_answer_task
+
+    session = _open(trained_demo_bot)
+    message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
+    second, _ = message_receive(conversation_id=session.conversation_id, text="thanks a lot", client_id="2")
+    propagates, app.conf.task_eager_propagates = app.conf.task_eager_propagates, False
+    try:  # in-process, each retry runs at once and a failure is returned, not raised
+        result = message_answer_task.apply(args=[second.pk])
+    finally:
+        app.conf.task_eager_propagates = propagates
+    assert result.state == "FAILURE" and isinstance(result.result, EarlierTurnPending)
+    second.refresh_from_db()
+    assert second.status == Message.Status.PENDING
+    assert not Message.objects.filter(role="bot").exists()
