@@ -368,9 +368,9 @@ class _Turns:
 
 def _rows_insert(rows: list[Any]) -> None:
     """What QuerySet.bulk_create does for rows with an auto primary key, as one plain INSERT … RETURNING that
-    sets their keys: the ORM's insert machinery was 40 % of the CPU of storing a visitor's message in the web
-    process. Defaults come from the model's constructor and each field's pre_save (auto_now_add), values go
-    through get_db_prep_save; no save signals, like bulk_create."""
+    sets their keys: 0.1 ms less CPU than `create` for a visitor's message, 0.4 ms less than `bulk_create` for a
+    batch of four replies. Defaults come from the model's constructor and each field's pre_save (auto_now_add),
+    values go through get_db_prep_save; no save signals, like bulk_create."""
     meta = type(rows[0])._meta
     columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
     quote = connection.ops.quote_name
