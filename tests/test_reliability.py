@@ -89,3 +89,33 @@ async def test_a_worker_process_killed_mid_task_still_answers_the_message_exactl
     assert (answer["reply_to"], answer["intent"]) == (1, "opening_hours")
     assert await database_sync_to_async(_replies_by_message)() == [(1, 2)]
     assert "WorkerLostError" in log.read_text(errors="replace")[start:]
+
+
+async def test_a_whole_worker_killed_mid_task_leaves_its_message_to_the_next_worker(trained_demo_bot, web, stack_logs):
+    """SIGKILL of a whole worker (solo pool: no parent survives to reject the task) while it classifies: the
+    unacknowledged task is restored by the next worker once the visibility timeout has passed, and answered once."""
+    log = stack_logs / "dead-worker.log"
+    start = log.stat().st_size if log.exists() else 0
+    env = stack_env({"CELERY_VISIBILITY_TIMEOUT": "3"})
+    dead = start_worker("dead", {**env, "CHARLA_FAULT_INFERENCE_DELAY_MS": "30000,30000"}, log)
+    client, _ = await open_chat(web)
+    try:
+        await client.send({"type": "message", "client_id": "d1", "text": "where is my order?"})
+        await asyncio.to_thread(_wait_for_log, log, "fault injection: inference delayed", start)
+        os.kill(dead.pid, signal.SIGKILL)
+        dead.wait()
+        successor = start_worker("successor", env, stack_logs / "successor-worker.log")
+        try:
+            frames = []
+            while not frames or frames[-1]["type"] != "message":
+                frames.append(await client.frame(timeout=120))
+            with pytest.raises(asyncio.TimeoutError):
+                await client.frame(timeout=2)
+        finally:
+            stop(successor)
+    finally:
+        stop(dead)
+        await client.socket.close()
+    answer = frames[-1]
+    assert (answer["reply_to"], answer["intent"]) == (1, "order_status")
+    assert await database_sync_to_async(_replies_by_message)() == [(1, 2)]
