@@ -54,6 +54,16 @@ async def test_ten_messages_at_once_with_two_workers_are_answered_once_each_in_o
     assert await database_sync_to_async(_replies_by_message)() == [(n, n + 10) for n in range(1, 11)]
 
 
+async def _the_one_answer(client) -> dict:
+    """The next answer frame, then two seconds without another: no second answer to the same message."""
+    frame = await client.frame(timeout=120)
+    while frame["type"] != "message":
+        frame = await client.frame(timeout=120)
+    with pytest.raises(asyncio.TimeoutError):
+        await client.frame(timeout=2)
+    return frame
+
+
 def _wait_for_log(log, needle: str, after: int = 0) -> str:
     """Block until `needle` appears in the log past byte `after` (the worker is then inside the task)."""
     while True:
@@ -77,15 +87,10 @@ async def test_a_worker_process_killed_mid_task_still_answers_the_message_exactl
         child = int(line.rsplit("pid ", 1)[1].split()[0])
         assert child != worker.pid
         os.kill(child, signal.SIGKILL)
-        frames = []
-        while not frames or frames[-1]["type"] != "message":
-            frames.append(await client.frame(timeout=120))
-        with pytest.raises(asyncio.TimeoutError):
-            await client.frame(timeout=2)
+        answer = await _the_one_answer(client)
     finally:
         stop(worker)
         await client.socket.close()
-    answer = frames[-1]
     assert (answer["reply_to"], answer["intent"]) == (1, "opening_hours")
     assert await database_sync_to_async(_replies_by_message)() == [(1, 2)]
     assert "WorkerLostError" in log.read_text(errors="replace")[start:]
@@ -106,16 +111,11 @@ async def test_a_whole_worker_killed_mid_task_leaves_its_message_to_the_next_wor
         dead.wait()
         successor = start_worker("successor", env, stack_logs / "successor-worker.log")
         try:
-            frames = []
-            while not frames or frames[-1]["type"] != "message":
-                frames.append(await client.frame(timeout=120))
-            with pytest.raises(asyncio.TimeoutError):
-                await client.frame(timeout=2)
+            answer = await _the_one_answer(client)
         finally:
             stop(successor)
     finally:
         stop(dead)
         await client.socket.close()
-    answer = frames[-1]
     assert (answer["reply_to"], answer["intent"]) == (1, "order_status")
     assert await database_sync_to_async(_replies_by_message)() == [(1, 2)]
