@@ -5,9 +5,10 @@ from django.conf import settings
 
 from . import services
 
-# Retries while an earlier turn is unanswered: 0.05 s doubling up to 2 s, 64 times, about two minutes, the
+# Retries while an earlier turn is unanswered: after 1 s, then every 2 s, 64 times, about two minutes, the
 # requeue sweep's default delay. Then the task ends and leaves its message pending for the sweep. Uncapped,
 # a turn stuck behind one that never got answered retried forever, and every sweep added another such task.
+# (Celery rounds retry_backoff to a whole number of seconds, at least 1: the 0.05 this once said was 1.)
 ANSWER_MAX_RETRIES = 64
 
 
@@ -16,7 +17,7 @@ ANSWER_MAX_RETRIES = 64
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(services.EarlierTurnPending,),
-    retry_backoff=0.05,
+    retry_backoff=1,
     retry_backoff_max=2,
     retry_jitter=False,
     max_retries=ANSWER_MAX_RETRIES,
