@@ -539,6 +539,8 @@
       ui.close.addEventListener('click', () => setOpen(false));
       ui.panel.addEventListener('keydown', (event) => { if (event.key === 'Escape') setOpen(false); });
       if (opts.openOnLoad) setOpen(true, { focus: false });
+      // Read in one tab is read in all: another tab of the same visitor showed the answers up to its `seen`.
+      window.addEventListener('storage', (event) => { if (event.key === key('seen')) updateUnread(); });
     }
     if (opts.greeting) {
       const node = buildBubble('bot', opts.title);

@@ -13,8 +13,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect, sync_playwright
 
+from conversations.models import Message
+from conversations.services.handoff import agent_message_send, handoff_take
 from tests.live import ROOT, free_port, stack_env, start_daphne, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,9 +137,10 @@ def context(browser):
 
 
 def shot(page, name: str, docs: str | None = None) -> None:
+    """A screenshot in test-artifacts/; with CHARLA_DOCS_SCREENSHOTS=1 also the README's copy in docs/img/."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / name)
-    if docs:
+    if docs and os.environ.get("CHARLA_DOCS_SCREENSHOTS") == "1":
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SHOTS / name, DOCS_IMG / docs)
 
@@ -163,6 +167,9 @@ def record_frames(page) -> list[dict]:
     return frames
 
 
+FINISHED = '#messages [data-seq="{seq}"]:not([data-streaming])'  # an answer revealed in full
+
+
 def watch_bubble_growth(page) -> None:
     """Record the length of the answer being revealed at every DOM change, seen from outside the widget."""
     page.evaluate("""() => {
@@ -176,8 +183,8 @@ def watch_bubble_growth(page) -> None:
 
 
 def test_the_widget_streams_the_answer_keeps_history_and_counts_unread(bot, worker, site, context):
-    """One script tag: the answer streams in progressively, a reload keeps the history, and an answer that
-    arrives while the panel is closed shows an unread badge."""
+    """One script tag: the answer streams in progressively, a reload keeps the history, an answer read in
+    another tab is read here too, and one that arrives while no panel is open shows an unread badge."""
     page = context.new_page()
     frames = record_frames(page)
     open_widget(page, site.allowed + "/widget")
@@ -205,13 +212,24 @@ def test_the_widget_streams_the_answer_keeps_history_and_counts_unread(bot, work
     open_widget(other, site.allowed + "/widget")
     expect(other.locator("#messages [data-seq]")).to_have_count(2, timeout=WAIT)
     say(other, "thank you")
+    expect(other.locator(FINISHED.format(seq=4))).to_have_count(1, timeout=WAIT)
+    expect(page.locator(FINISHED.format(seq=4))).to_have_count(1, timeout=WAIT)  # pushed to the closed tab too
+    expect(page.locator("#chat-launcher .badge")).to_be_hidden()  # already read in the other tab
+    other.close()
+
+    # A person answers while the visitor has no panel open: that one is news.
+    conversation_id = Message.objects.get(text="thank you").conversation_id
+    staff = get_user_model().objects.create_user("ana", is_staff=True)
+    handoff_take(conversation_id=conversation_id, agent_id=staff.pk)
+    agent_message_send(conversation_id=conversation_id, agent_id=staff.pk, text="Ana here, anything else?", client_id="a1")
     expect(page.locator("#chat-launcher .badge")).to_have_text("1", timeout=WAIT)
     expect(page.locator("#chat-launcher")).to_have_attribute("aria-label", "Open chat (1 unread)")
     shot(page, "widget-unread.png")
     page.locator("#chat-launcher").click()
     expect(page.locator("#chat-launcher .badge")).to_be_hidden()
-    expect(page.locator("#messages [data-seq]")).to_have_count(4, timeout=WAIT)  # the other tab's question too
-    assert seqs(page) == [1, 2, 3, 4]
+    expect(page.locator("#messages [data-seq]")).to_have_count(5, timeout=WAIT)  # the other tab's question too
+    assert seqs(page) == [1, 2, 3, 4, 5]
+    expect(page.locator('#messages [data-seq="5"] .msg__who')).to_have_text("ana")
     expect(page.locator('#messages [data-seq="1"] .msg__bubble')).to_have_text("hello")
 
 
