@@ -42,13 +42,19 @@ class DbCallConsumer(AsyncWebsocketConsumer):
 class ChatConsumer(DbCallConsumer):
     """One visitor's socket to one bot: JSON frames as documented in docs/protocol.md."""
 
+    async def _refuse(self, code: int) -> None:
+        """Open and close at once, with `code` and nothing else. Refused at the handshake, a browser sees only
+        close code 1006, the same as an outage, and the widget would retry for ever."""
+        await self.accept()
+        await self.close(code=code)
+
     async def connect(self) -> None:
         self.bot = await db_call(bot_get)(slug=self.scope["url_route"]["kwargs"]["bot"])
         if self.bot is None:
-            await self.close(code=UNKNOWN_BOT)
+            await self._refuse(UNKNOWN_BOT)
             return
         if not origin_allowed(headers=self.scope.get("headers", []), bot_origins=self.bot.allowed_origins):
-            await self.close(code=REJECTED_ORIGIN)
+            await self._refuse(REJECTED_ORIGIN)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
         user = self.scope.get("user")

@@ -13,7 +13,7 @@
     en: {
       title: 'Chat', open: 'Open chat', close: 'Close chat', unread: (n) => `${n} unread`,
       connecting: 'Connecting…', online: 'Online', reconnecting: 'Reconnecting…',
-      offline: 'Offline — messages will be sent when back',
+      offline: 'Offline — messages will be sent when back', refused: 'Chat unavailable on this site',
       conversation: 'Conversation', typing: (name) => `${name} is typing…`, message: 'Your message',
       placeholder: 'Type a message…', send: 'Send', you: 'You', agent: 'Agent', failed: 'Not sent',
       sending: 'Sending…', error: 'Something went wrong', replies: 'Suggested replies',
@@ -21,7 +21,7 @@
     es: {
       title: 'Chat', open: 'Abrir el chat', close: 'Cerrar el chat', unread: (n) => `${n} sin leer`,
       connecting: 'Conectando…', online: 'En línea', reconnecting: 'Reconectando…',
-      offline: 'Sin conexión — los mensajes se enviarán al volver',
+      offline: 'Sin conexión — los mensajes se enviarán al volver', refused: 'Chat no disponible en este sitio',
       conversation: 'Conversación', typing: (name) => `${name} está escribiendo…`, message: 'Tu mensaje',
       placeholder: 'Escribe un mensaje…', send: 'Enviar', you: 'Tú', agent: 'Agente', failed: 'No enviado',
       sending: 'Enviando…', error: 'Algo salió mal', replies: 'Respuestas sugeridas',
@@ -32,6 +32,11 @@
   const TYPING_TIMEOUT_MS = 30000;
   const ERROR_VISIBLE_MS = 8000;
   const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
+  // Close codes after which retrying cannot help (docs/protocol.md), with the cause for the site's owner.
+  const REFUSALS = {
+    4003: 'this page\'s origin is not in the bot\'s allowed origins (nor in CHARLA_ALLOWED_ORIGINS)',
+    4004: 'there is no bot with this data-bot slug',
+  };
 
   // ---- Rich text: an allow-list of markdown (bold, italics, links) built as DOM nodes, never as HTML. ----
 
@@ -480,13 +485,21 @@
         try { msg = JSON.parse(event.data); } catch { return; }
         if (msg && typeof msg === 'object' && Object.hasOwn(handlers, msg.type)) handlers[msg.type](msg);
       });
-      socket.addEventListener('close', () => {
+      socket.addEventListener('close', (event) => {
         if (ws !== socket) return;
         ready = false;
         setTyping(false);
+        if (Object.hasOwn(REFUSALS, event.code)) { refuse(event.code); return; }
         setState('reconnecting');
         scheduleReconnect();
       });
+    }
+
+    function refuse(code) {
+      console.warn(`Charla: the chat server refused this widget (${code}): ${REFUSALS[code]}.`);
+      setState('refused');
+      ui.input.disabled = true;
+      ui.send.disabled = true;
     }
 
     function scheduleReconnect() {
@@ -550,7 +563,7 @@
     }
     // Skip the remaining backoff as soon as the browser says the network is back.
     window.addEventListener('online', () => {
-      if (ui.host.dataset.state !== 'open') { attempt = 0; connect(); }
+      if (!['open', 'refused'].includes(ui.host.dataset.state)) { attempt = 0; connect(); }
     });
     window.addEventListener('offline', updateStatus);
 

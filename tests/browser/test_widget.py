@@ -273,7 +273,7 @@ def test_the_widget_reconnects_after_a_restart_catches_up_and_sends_the_offline_
 
 def test_the_iframe_is_framed_by_the_bots_origin_only(bot, worker, charla, site, context):
     """/embed/demo/ works inside an allowed site's iframe; a foreign site gets nothing, nor does the admin frame;
-    the widget on the foreign site is refused by the socket handshake."""
+    the widget on the foreign site is refused by the socket, says so, and does not retry."""
     page = context.new_page()
     page.goto(site.allowed + "/iframe")
     chat = page.frame_locator("iframe")
@@ -290,10 +290,17 @@ def test_the_iframe_is_framed_by_the_bots_origin_only(bot, worker, charla, site,
         assert page.frames[1].locator("#chat-app, #login-form").count() == 0
     shot(page, "iframe-refused.png")
 
-    with page.expect_console_message(lambda message: "WebSocket" in message.text) as refusal:
+    sockets = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    with page.expect_console_message(lambda message: message.text.startswith("Charla:")) as refusal:
         page.goto(site.foreign + "/widget")
-    assert "403" in refusal.value.text  # the handshake refuses the foreign origin before the socket opens
-    expect(page.locator("#charla-widget")).not_to_have_attribute("data-state", "open")
+    assert "(4003)" in refusal.value.text and "allowed origins" in refusal.value.text  # the cause, for the site's owner
+    expect(page.locator("#charla-widget")).to_have_attribute("data-state", "refused")
+    page.locator("#chat-launcher").click()
+    expect(page.locator("#chat-status")).to_have_text("Chat unavailable on this site")
+    expect(page.locator("#chat-input")).to_be_disabled()
+    page.wait_for_timeout(1_500)  # longer than the first reconnection delays (0.5 s, then 1 s)
+    assert len(sockets) == 1  # refused is final: no retries against the server
 
 
 XSS_USER = [
