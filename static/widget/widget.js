@@ -202,6 +202,7 @@
     const streams = new Map();  // seq -> { el, queue, final } while an answer is being revealed
     const pending = new Map();  // client_id -> { text, el }, in send order
     const answerSeqs = new Set();
+    const buttonTitles = new Map(); // payload -> title: a click shows what the visitor chose, not the payload
     let lastSeq = 0;
     let historyUpTo = null;     // last_seq of the first session: older messages are history, not news
     let conversation = null;
@@ -306,12 +307,16 @@
       return true;
     }
 
+    // History replays the answer (and its buttons) before the visitor's choice, so a reload shows the title too.
+    const shown = (text) => buttonTitles.get(text) ?? text;
+
     function addButtons(node, buttons) {
       if (!Array.isArray(buttons)) return;
       const valid = buttons.filter((b) => b && typeof b.title === 'string' && typeof b.payload === 'string').slice(0, 10);
       if (!valid.length) return;
       const group = el('div', { class: 'msg__buttons', role: 'group', 'aria-label': t.replies });
       for (const b of valid) {
+        buttonTitles.set(b.payload, b.title);
         const button = el('button', { type: 'button', class: 'quick' }, b.title);
         button.addEventListener('click', () => submitText(b.payload));
         group.append(button);
@@ -348,7 +353,7 @@
       if (stream) { register(stream.el, seq); stream.final = msg; reveal(seq); fillGap(seq); return; }
       const node = buildBubble(role, who(role, msg));
       if (role === 'user') {
-        bubbleOf(node).textContent = String(msg.text ?? '');
+        bubbleOf(node).textContent = shown(String(msg.text ?? ''));
         node.dataset.status = 'sent';
         if (msg.client_id) node.dataset.clientId = msg.client_id;
       }
@@ -515,7 +520,7 @@
       if (!text) return;
       const clientId = uuid();
       const node = buildBubble('user', t.you);
-      bubbleOf(node).textContent = text;
+      bubbleOf(node).textContent = shown(text);
       node.dataset.clientId = clientId;
       setStatus(node, 'pending');
       list.append(node);

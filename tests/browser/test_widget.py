@@ -382,8 +382,8 @@ def test_the_widget_on_a_phone_in_spanish_with_the_keyboard_only(bot, worker, si
 
 
 def test_a_quick_reply_button_sends_its_payload(bot, worker, site, context):
-    """An answer's buttons show under it; a click sends the payload as the visitor's next message and the
-    buttons go away once the conversation moves on."""
+    """An answer's buttons show under it; a click sends the payload as the visitor's next message, the visitor's
+    bubble shows the button's title (after a reload too), and the buttons go away once the conversation moves on."""
     from intents.models import Response
 
     buttons = [{"title": "Opening hours", "payload": "what are your opening hours?"}]
@@ -394,6 +394,10 @@ def test_a_quick_reply_button_sends_its_payload(bot, worker, site, context):
     button = page.locator('#messages [data-seq="2"] .quick')
     expect(button).to_have_text("Opening hours", timeout=WAIT)
     button.click()
-    expect(page.locator('#messages [data-seq="3"] .msg__bubble')).to_have_text("what are your opening hours?")
+    expect(page.locator('#messages [data-seq="3"] .msg__bubble')).to_have_text("Opening hours")  # the choice
     expect(page.locator('#messages [data-seq="4"] .msg__meta')).to_contain_text("opening_hours", timeout=WAIT)
     expect(button).to_be_hidden()
+    assert Message.objects.get(seq=3).text == "what are your opening hours?"  # what was sent: the payload
+    page.reload()
+    page.locator("#chat-launcher").click()
+    expect(page.locator('#messages [data-seq="3"] .msg__bubble')).to_have_text("Opening hours", timeout=WAIT)
