@@ -31,6 +31,7 @@
   const BACKOFF_MAX_MS = 10000;
   const TYPING_TIMEOUT_MS = 30000;
   const ERROR_VISIBLE_MS = 8000;
+  const MAX_PENDING = 50;
   const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
   // Close codes after which retrying cannot help (docs/protocol.md), with the cause for the site's owner.
   const REFUSALS = {
@@ -200,7 +201,7 @@
 
     const bySeq = new Map();    // seq -> element of a final message: the single source of truth for dedupe
     const streams = new Map();  // seq -> { el, queue, final } while an answer is being revealed
-    const pending = new Map();  // client_id -> { text, el }, in send order
+    const pending = new Map();  // client_id -> { text, el }, in send order; kept in localStorage until acked
     const answerSeqs = new Set();
     const buttonTitles = new Map(); // payload -> title: a click shows what the visitor chose, not the payload
     let lastSeq = 0;
@@ -301,6 +302,7 @@
       const entry = pending.get(clientId);
       if (!entry) return false;
       pending.delete(clientId);
+      forgetPending(clientId);
       if (bySeq.has(seq)) entry.el.remove();
       else { setStatus(entry.el, 'sent'); place(entry.el, seq); register(entry.el, seq); }
       updateStatus();
@@ -461,6 +463,7 @@
         if (typeof msg.client_id !== 'string') return;
         const entry = pending.get(msg.client_id);
         pending.delete(msg.client_id);
+        forgetPending(msg.client_id);
         if (entry) setStatus(entry.el, 'failed');
         setTyping(false);
         updateStatus();
@@ -519,15 +522,37 @@
       const text = raw.trim();
       if (!text) return;
       const clientId = uuid();
+      queue(clientId, text);
+      storePending([...storedPending(), { clientId, text }]);
+      send({ type: 'message', client_id: clientId, text });
+      updateStatus();
+      scrollToBottom(true);
+    }
+
+    function queue(clientId, text) {
       const node = buildBubble('user', t.you);
       bubbleOf(node).textContent = shown(text);
       node.dataset.clientId = clientId;
       setStatus(node, 'pending');
       list.append(node);
       pending.set(clientId, { text, el: node });
-      send({ type: 'message', client_id: clientId, text });
-      updateStatus();
-      scrollToBottom(true);
+    }
+
+    // A message typed offline survives closing the tab: the next page of this site sends it (once: the server
+    // dedupes by client_id, also when two tabs send it). Each tab adds and removes only its own entries.
+    function storedPending() {
+      let saved = [];
+      try { saved = JSON.parse(storage.get('pending') || '[]'); } catch { /* unreadable: nothing to restore */ }
+      return Array.isArray(saved)
+        ? saved.filter((item) => typeof item?.clientId === 'string' && typeof item.text === 'string') : [];
+    }
+
+    function storePending(items) { storage.set('pending', JSON.stringify(items.slice(-MAX_PENDING))); }
+
+    function forgetPending(clientId) { storePending(storedPending().filter((item) => item.clientId !== clientId)); }
+
+    function restorePending() {
+      for (const item of storedPending()) if (!pending.has(item.clientId)) queue(item.clientId, item.text);
     }
 
     function setOpen(value, { focus = true } = {}) {
@@ -572,6 +597,7 @@
     });
     window.addEventListener('offline', updateStatus);
 
+    restorePending();
     setState('connecting');
     connect();
     if (opts.mode === 'page') ui.input.focus(); // an iframe must not pull focus from the page that holds it

@@ -271,6 +271,36 @@ def test_the_widget_reconnects_after_a_restart_catches_up_and_sends_the_offline_
     shot(page, "widget-after-restart.png")
 
 
+def test_a_message_typed_offline_survives_closing_the_tab(bot, worker, charla, site, context):
+    """A message typed while the server is down is kept in the site's localStorage: the tab is closed, and the
+    next page of the site sends it once the server is back; it is stored and answered once."""
+    page = context.new_page()
+    open_widget(page, site.allowed + "/widget")
+    say(page, "hello")
+    expect(page.locator("#messages [data-seq]")).to_have_count(2, timeout=WAIT)
+
+    charla.stop()
+    try:
+        expect(page.locator("#charla-widget")).to_have_attribute("data-state", "reconnecting", timeout=WAIT)
+        say(page, "where is my order?")
+        expect(page.locator('#messages [data-status="pending"]')).to_have_count(1)
+        page.close()
+    finally:
+        charla.start()
+
+    page = context.new_page()
+    open_widget(page, site.allowed + "/widget")
+    expect(page.locator("#messages [data-seq]")).to_have_count(4, timeout=WAIT)
+    assert seqs(page) == [1, 2, 3, 4]
+    expect(page.locator('#messages [data-seq="3"] .msg__bubble')).to_have_text("where is my order?")
+    expect(page.locator('#messages [data-seq="4"]')).to_have_attribute("data-role", "bot")
+    expect(page.locator('#messages [data-status="pending"]')).to_have_count(0)
+    assert Message.objects.filter(text="where is my order?").count() == 1
+    assert Message.objects.filter(reply_to__text="where is my order?").count() == 1
+    stored = page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':pending')).map(k => localStorage[k])")
+    assert stored == ["[]"]  # acknowledged, so forgotten
+
+
 def test_the_iframe_is_framed_by_the_bots_origin_only(bot, worker, charla, site, context):
     """/embed/demo/ works inside an allowed site's iframe; a foreign site gets nothing, nor does the admin frame;
     the widget on the foreign site is refused by the socket, says so, and does not retry."""
