@@ -539,7 +539,8 @@
     }
 
     // A message typed offline survives closing the tab: the next page of this site sends it (once: the server
-    // dedupes by client_id, also when two tabs send it). Each tab adds and removes only its own entries.
+    // dedupes by client_id, also when two tabs send it). Entries are added and removed one by one, never the
+    // whole list written from one tab's memory, so tabs do not erase each other's.
     function storedPending() {
       let saved = [];
       try { saved = JSON.parse(storage.get('pending') || '[]'); } catch { /* unreadable: nothing to restore */ }
