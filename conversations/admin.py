@@ -45,7 +45,7 @@ class VisitorAdmin(admin.ModelAdmin):
     search_fields = ("id", "conversations__id", "user__username")
     actions = ["delete_visitor_data"]
 
-    @admin.action(description="Delete visitor data (conversations, messages, Redis keys)", permissions=["delete"])
+    @admin.action(description="Delete visitor data (conversations, messages)", permissions=["delete"])
     def delete_visitor_data(self, request: HttpRequest, queryset: QuerySet[Visitor]) -> None:
         deleted = [services.visitor_data_delete(visitor_id=pk) for pk in queryset.values_list("pk", flat=True)]
         self.message_user(

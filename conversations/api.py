@@ -14,11 +14,10 @@ class DeletionSerializer(serializers.Serializer):
     visitors = serializers.IntegerField(help_text="Visitor rows deleted (1).")
     conversations = serializers.IntegerField()
     messages = serializers.IntegerField()
-    redis_keys = serializers.IntegerField(help_text="Channel-layer keys that named the visitor's conversations.")
 
 
 class VisitorDataViewSet(viewsets.ViewSet):
-    """A visitor's data: their conversations, messages and Redis keys."""
+    """A visitor's data: their conversations and messages."""
 
     lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
 

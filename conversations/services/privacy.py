@@ -4,7 +4,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -18,11 +17,11 @@ class Deletion:
     visitors: int
     conversations: int
     messages: int
-    redis_keys: int
 
 
 def visitor_data_delete(*, visitor_id: uuid.UUID) -> Deletion:
-    """Delete the visitor, their conversations and messages, and the Redis keys naming those conversations.
+    """Delete the visitor, their conversations and messages. Redis holds nothing to delete: the channel layer
+    is pub/sub, so no key names a conversation.
 
     A logged-in visitor's user account stays (it is not chat data); its chat history goes. Open sockets are told
     the session ended. Tasks still queued for deleted messages find nothing and do nothing.
@@ -52,24 +51,4 @@ def _delete(*, conversation_ids: list[uuid.UUID], visitor_ids: list[uuid.UUID], 
         visitors, _ = Visitor.objects.filter(pk__in=visitor_ids).delete()
     for conversation_id in conversation_ids:
         session_end_publish(conversation_id=conversation_id, reason=reason)
-    keys = _redis_forget(conversation_ids=conversation_ids)
-    return Deletion(visitors=visitors, conversations=conversations, messages=messages, redis_keys=keys)
-
-
-def _redis_forget(*, conversation_ids: list[uuid.UUID]) -> int:
-    """Channel-layer group keys are the only Redis keys that name a conversation."""
-    layer = settings.CHANNEL_LAYERS["default"]
-    if not conversation_ids or not layer["BACKEND"].startswith("channels_redis"):
-        return 0
-    prefix = layer["CONFIG"].get("prefix", "asgi")
-    client = redis.Redis.from_url(layer["CONFIG"]["hosts"][0])
-    keys = [
-        f"{prefix}:group:{group}.{conversation_id.hex}"
-        for conversation_id in conversation_ids
-        for group in ("chat", "console")
-    ]
-    try:
-        return sum(client.delete(*keys[i : i + 500]) for i in range(0, len(keys), 500))
-    finally:
-        client.close()
-
+    return Deletion(visitors=visitors, conversations=conversations, messages=messages)
