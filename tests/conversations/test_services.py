@@ -141,6 +141,16 @@ def test_resume_returns_history_in_order_in_the_message_shape(trained_demo_bot):
     assert frames[2]["intent"] == "opening_hours"
 
 
+def test_a_quick_second_message_is_retried_within_milliseconds_and_the_retries_span_the_sweep_delay():
+    """Behind an earlier turn the task retries after 50, 100, 200 ms… up to every 2 s (Celery's retry_backoff
+    cannot go under a whole second), and its 64 retries last about the requeue sweep's default delay."""
+    from conversations.tasks import ANSWER_MAX_RETRIES, answer_retry_delay
+
+    delays = [answer_retry_delay(n) for n in range(ANSWER_MAX_RETRIES)]
+    assert delays[:4] == [0.05, 0.1, 0.2, 0.4] and delays[-1] == 2.0 and delays == sorted(delays)
+    assert 100 <= sum(delays) <= 120  # CHARLA_PENDING_REQUEUE_SECONDS defaults to 120
+
+
 def test_an_answer_task_stuck_behind_an_unanswered_turn_gives_up_and_leaves_it_to_the_sweep(trained_demo_bot):
     """While an earlier turn stays unanswered the task retries a bounded number of times, then ends with its
     message still pending (the requeue sweep queues it again later): it never retries forever."""
