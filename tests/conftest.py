@@ -102,10 +102,26 @@ def _empty_redis():
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_connection_left_at_the_end(django_db_setup, django_db_blocker):
+    """The consumers' pool threads (`consumers.db_call`) keep their own connections to the test database; end
+    them before pytest-django drops it, which otherwise fails: "database … is being accessed by other users"."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
-    """A new channel layer object per test: channels_redis keeps per-channel locks bound to the event loop that
-    made them, and every async test (or async_to_sync call in a sync test) runs in a loop of its own."""
+    """A new channel layer object per test: channels-redis binds its Redis connections to the event loop that
+    opened them, and every async test (or async_to_sync call in a sync test) runs in a loop of its own."""
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()
