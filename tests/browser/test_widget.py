@@ -233,20 +233,34 @@ def test_the_widget_streams_the_answer_keeps_history_and_counts_unread(bot, work
     expect(page.locator('#messages [data-seq="1"] .msg__bubble')).to_have_text("hello")
 
 
+def answered_then_server_stopped(page, site, charla) -> None:
+    """One answered turn in the widget, then daphne stops (the caller starts it again, in a `finally`)."""
+    open_widget(page, site.allowed + "/widget")
+    say(page, "hello")
+    expect(page.locator("#messages [data-seq]")).to_have_count(2, timeout=WAIT)
+    charla.stop()
+
+
+def sent_and_answered_once(page, text: str, seq: int) -> None:
+    """`text` shows as the visitor's message `seq`, the bot's answer follows, nothing is left pending, and the
+    database holds the message and its answer once."""
+    expect(page.locator(f'#messages [data-seq="{seq}"] .msg__bubble')).to_have_text(text)
+    expect(page.locator(f'#messages [data-seq="{seq + 1}"]')).to_have_attribute("data-role", "bot")
+    expect(page.locator('#messages [data-status="pending"]')).to_have_count(0)
+    assert Message.objects.filter(text=text).count() == 1
+    assert Message.objects.filter(reply_to__text=text).count() == 1
+
+
 def test_the_widget_reconnects_after_a_restart_catches_up_and_sends_the_offline_message_once(
     bot, worker, charla, site, context
 ):
     """Daphne stops; an answer is stored meanwhile and a message is typed offline; after the restart the widget
     reconnects, shows what it missed with no gap, and the offline message is stored and answered once."""
-    from conversations.models import Conversation, Message
+    from conversations.models import Conversation
     from conversations.services import message_receive
 
     page = context.new_page()
-    open_widget(page, site.allowed + "/widget")
-    say(page, "hello")
-    expect(page.locator("#messages [data-seq]")).to_have_count(2, timeout=WAIT)
-
-    charla.stop()
+    answered_then_server_stopped(page, site, charla)
     try:
         expect(page.locator("#charla-widget")).to_have_attribute("data-state", "reconnecting", timeout=WAIT)
         conversation = Conversation.objects.get()
@@ -263,11 +277,7 @@ def test_the_widget_reconnects_after_a_restart_catches_up_and_sends_the_offline_
     expect(page.locator("#charla-widget")).to_have_attribute("data-state", "open", timeout=WAIT)
     expect(page.locator("#messages [data-seq]")).to_have_count(6, timeout=WAIT)
     assert seqs(page) == [1, 2, 3, 4, 5, 6]
-    expect(page.locator('#messages [data-seq="5"] .msg__bubble')).to_have_text("where is my order?")
-    expect(page.locator('#messages [data-seq="6"]')).to_have_attribute("data-role", "bot")
-    expect(page.locator('#messages [data-status="pending"]')).to_have_count(0)
-    assert Message.objects.filter(text="where is my order?").count() == 1
-    assert Message.objects.filter(reply_to__text="where is my order?").count() == 1
+    sent_and_answered_once(page, "where is my order?", seq=5)
     shot(page, "widget-after-restart.png")
 
 
@@ -275,11 +285,7 @@ def test_a_message_typed_offline_survives_closing_the_tab(bot, worker, charla, s
     """A message typed while the server is down is kept in the site's localStorage: the tab is closed, and the
     next page of the site sends it once the server is back; it is stored and answered once."""
     page = context.new_page()
-    open_widget(page, site.allowed + "/widget")
-    say(page, "hello")
-    expect(page.locator("#messages [data-seq]")).to_have_count(2, timeout=WAIT)
-
-    charla.stop()
+    answered_then_server_stopped(page, site, charla)
     try:
         expect(page.locator("#charla-widget")).to_have_attribute("data-state", "reconnecting", timeout=WAIT)
         say(page, "where is my order?")
@@ -292,11 +298,7 @@ def test_a_message_typed_offline_survives_closing_the_tab(bot, worker, charla, s
     open_widget(page, site.allowed + "/widget")
     expect(page.locator("#messages [data-seq]")).to_have_count(4, timeout=WAIT)
     assert seqs(page) == [1, 2, 3, 4]
-    expect(page.locator('#messages [data-seq="3"] .msg__bubble')).to_have_text("where is my order?")
-    expect(page.locator('#messages [data-seq="4"]')).to_have_attribute("data-role", "bot")
-    expect(page.locator('#messages [data-status="pending"]')).to_have_count(0)
-    assert Message.objects.filter(text="where is my order?").count() == 1
-    assert Message.objects.filter(reply_to__text="where is my order?").count() == 1
+    sent_and_answered_once(page, "where is my order?", seq=3)
     stored = page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':pending')).map(k => localStorage[k])")
     assert stored == ["[]"]  # acknowledged, so forgotten
 
