@@ -256,10 +256,11 @@ def _turns_unanswered(conversation_ids: list[Any], message_ids: list[int]) -> li
     if not conversation_ids:
         return []
     keys = [Conversation._meta.pk.get_db_prep_value(pk, connection) for pk in conversation_ids]
+    given = f" OR id IN ({_placeholders(message_ids)})" if message_ids else ""  # "IN ()" is not SQL
     sql = (
         f"SELECT * FROM {connection.ops.quote_name(Message._meta.db_table)}"
         f" WHERE conversation_id IN ({_placeholders(keys)}) AND role = %s"
-        f" AND (status = %s OR id IN ({_placeholders(message_ids)})) ORDER BY conversation_id, seq"
+        f" AND (status = %s{given}) ORDER BY conversation_id, seq"
     )
     return list(Message.objects.raw(sql, [*keys, Message.Role.USER, Message.Status.PENDING, *message_ids]))
 

@@ -169,3 +169,16 @@ def test_an_answer_task_stuck_behind_an_unanswered_turn_gives_up_and_leaves_it_t
     second.refresh_from_db()
     assert second.status == Message.Status.PENDING
     assert not Message.objects.filter(role="bot").exists()
+
+
+def test_the_unanswered_turns_of_conversations_are_found_with_or_without_given_messages(demo_bot):
+    """replies_store's read: every pending user turn of the conversations, plus the messages it was given
+    (answered ones included); an empty list of given messages is valid SQL too."""
+    from conversations.services.messages import _turns_unanswered
+
+    session = _open(demo_bot)
+    first, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
+    second, _ = message_receive(conversation_id=session.conversation_id, text="thanks", client_id="2")
+    Message.objects.filter(pk=first.pk).update(status=Message.Status.ANSWERED)
+    assert [m.pk for m in _turns_unanswered([session.conversation_id], [])] == [second.pk]
+    assert [m.pk for m in _turns_unanswered([session.conversation_id], [first.pk])] == [first.pk, second.pk]
