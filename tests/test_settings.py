@@ -14,13 +14,18 @@ PROBE = (
 )
 
 
-def _settings_with(env: dict[str, str]) -> dict:
+def _probe(probe: str, env: dict[str, str]) -> str:
+    """The last line `probe` prints, in a fresh process with only `env`'s service settings."""
     base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     out = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env={**base, "DJANGO_SETTINGS_MODULE": "chatbot.settings", **env},
+        [sys.executable, "-c", probe], cwd=ROOT, env={**base, "DJANGO_SETTINGS_MODULE": "chatbot.settings", **env},
         capture_output=True, text=True, check=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _settings_with(env: dict[str, str]) -> dict:
+    return json.loads(_probe(PROBE, env))
 
 
 def test_nothing_configured_means_sqlite_in_memory_layer_and_in_process_tasks():
@@ -41,6 +46,45 @@ def test_configured_services_mean_postgresql_redis_layer_and_workers():
         "layer": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "eager": False,
     }
+
+
+PREFIX_PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps(settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']))"
+)
+
+
+def test_deployments_on_two_databases_of_one_redis_do_not_hear_each_other():
+    """Redis pub/sub ignores the database number, so the layer's prefix carries it: a group send on database 13
+    does not reach a socket of the same group on database 14 (the console group has one name everywhere)."""
+    import asyncio
+
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    prefixes = [
+        json.loads(_probe(PREFIX_PROBE, {"REDIS_URL": f"redis://127.0.0.1:6379/{db}"})) for db in (13, 14)
+    ]
+    assert prefixes == ["charla.db13", "charla.db14"]
+
+    async def cross_talk() -> tuple[dict, bool]:
+        here, there = (RedisPubSubChannelLayer(hosts=[f"redis://127.0.0.1:6379/{db}"], prefix=p)
+                       for db, p in zip((14, 13), prefixes, strict=True))  # fmt: skip
+        channel = await here.new_channel()
+        await here.group_add("console", channel)
+        await there.group_send("console", {"type": "queue", "from": "there"})
+        await here.group_send("console", {"type": "queue", "from": "here"})
+        first = await asyncio.wait_for(here.receive(channel), 10)
+        try:
+            await asyncio.wait_for(here.receive(channel), 1)
+            more = True
+        except TimeoutError:
+            more = False
+        await here.flush()
+        await there.flush()
+        return first, more
+
+    first, more = asyncio.run(cross_talk())
+    assert first == {"type": "queue", "from": "here"} and not more
 
 
 EMBEDDED_TURN = """

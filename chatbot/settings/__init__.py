@@ -4,6 +4,7 @@ import warnings
 from pathlib import Path
 
 import environ
+import redis.connection
 from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -84,11 +85,13 @@ if REDIS_URL:
     # sockets' subscriptions and queues in memory. Nothing about a conversation is stored in Redis, and nothing
     # is dropped for a busy process (the list-based layer silently drops beyond its capacity). At 200+ turns/s it
     # kept p99 under half the list-based layer's (docs/performance.md). A socket that is down misses the push
-    # and catches up with `resume`, as it always did.
+    # and catches up with `resume`, as it always did. Pub/sub ignores the database number, so the default
+    # prefix carries it: deployments on different databases of one Redis server do not hear each other.
+    _redis_db = redis.connection.parse_url(REDIS_URL).get("db", 0)
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="charla")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default=f"charla.db{_redis_db}")},
         }
     }
 else:
