@@ -19,6 +19,7 @@ import torch
 from . import storage
 from .encoder import EncoderNotFoundError, default_encoder_path
 from .onnx_encoder import OnnxEncoder, export_encoder, is_onnx_encoder
+from .tokens import EXPORTED_TOKENS, tokens_export
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 EXPORTED_ENCODER = "encoder"  # the ONNX encoder inside a self-contained (exported) artifact
@@ -88,4 +89,6 @@ def artifact_export(source: str | Path, target: str | Path, *, quantize: str = "
             shutil.copy2(source / name, staging / name)
         encoder_source = manifest["metadata"]["encoder"].get("path") or default_encoder_path()
         export_encoder(encoder_source, staging / EXPORTED_ENCODER, quantize=quantize)
+        if manifest["metadata"].get("head_config", {}).get("weights", {}).get("tokens"):
+            tokens_export(staging / EXPORTED_TOKENS)
     return target

@@ -6,11 +6,14 @@ rather than pickles, so loading an artifact never executes code from disk.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import snowballstemmer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 # Word n-grams catch the exact keywords a bot's authors wrote; character n-grams
@@ -95,15 +98,38 @@ class BlockWeights:
     dense: float = 1.0
     word: float = 1.0
     char: float = 1.0
+    tokens: float = 0.0  # static token embeddings (tokens.py); 0: no such block
+
+
+_STEMMER = snowballstemmer.stemmer("spanish")
+
+
+def stem_texts(texts: list[str]) -> list[str]:
+    """The word block's input when a head is tuned to stem: lower-case, accents and digits folded, each word cut
+    to its Spanish Snowball stem ("alarmas" and "alarma" meet, "5:45" and "7:30" too)."""
+    out = []
+    for text in texts:
+        folded = "".join(ch for ch in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(ch))
+        out.append(re.sub(r"\d+", "0", " ".join(_STEMMER.stemWords(re.findall(r"\w+", folded)))))
+    return out
 
 
 def combine(
-    embeddings: np.ndarray, word: sp.spmatrix, char: sp.spmatrix, weights: BlockWeights = BlockWeights()
+    embeddings: np.ndarray,
+    word: sp.spmatrix,
+    char: sp.spmatrix,
+    weights: BlockWeights = BlockWeights(),
+    tokens: np.ndarray | None = None,
 ) -> sp.csr_matrix:
-    """One row per text: [sentence embedding | word TF-IDF | char TF-IDF], each block unit-length, then weighted.
+    """One row per text: [sentence embedding | word TF-IDF | char TF-IDF | token embedding when weighted], each
+    block unit-length, then weighted.
 
     Embeddings of several layers (each unit-length) are scaled together to one unit-length block.
     """
     dense = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
     blocks = [sp.csr_matrix(dense * weights.dense), word * weights.word, char * weights.char]
+    if weights.tokens:
+        if tokens is None:
+            raise ValueError("these weights use the token block: pass the texts' token embeddings")
+        blocks.append(sp.csr_matrix(tokens * weights.tokens))
     return sp.hstack(blocks, format="csr", dtype=np.float32)

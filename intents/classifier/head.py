@@ -1,4 +1,5 @@
-"""Linear softmax heads, the out-of-scope score and its threshold calibration.
+"""Linear softmax heads (logistic regression, or a linear SVM with a fitted temperature), the out-of-scope score
+and its threshold calibration.
 
 sklearn fits the weights; inference is plain numpy so a saved head is just two
 arrays and a list of class names.
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.svm import LinearSVC
 
 MAX_ITER = 300
+SVM_MAX_ITER = 5_000
 CV_FOLDS = 5
 # Calibration folds cost one extra fit each; above this size three folds already
 # give thousands of held-out confidences, plenty for one threshold.
@@ -48,10 +52,19 @@ class LinearHead:
     bias: np.ndarray  # (n_classes,)
 
     @classmethod
-    def fit(cls, features: sp.spmatrix, labels: list[str], *, c: float, seed: int) -> LinearHead:
-        model = LogisticRegression(C=c, max_iter=MAX_ITER, random_state=seed)
-        model.fit(features, labels)
-        weights, bias = model.coef_, model.intercept_
+    def fit(
+        cls, features: sp.spmatrix, labels: list[str], *, c: float, seed: int, kind: str = "logreg",
+        temperature: float = 1.0,
+    ) -> LinearHead:
+        """`kind` logreg: a logistic regression. svm: a linear SVM (one-vs-rest), whose margins times
+        `temperature` (see svm_temperature) are the logits; the temperature is folded into the weights."""
+        if kind == "svm":
+            model = LinearSVC(C=c, random_state=seed, max_iter=SVM_MAX_ITER).fit(features, labels)
+        elif kind == "logreg":
+            model = LogisticRegression(C=c, max_iter=MAX_ITER, random_state=seed).fit(features, labels)
+        else:
+            raise ValueError(f"head kind must be logreg or svm, got {kind!r}")
+        weights, bias = model.coef_ * temperature, model.intercept_ * temperature
         if len(model.classes_) == 2:
             # sklearn keeps one row for two classes; softmax over [-z/2, z/2] equals sigmoid(z).
             weights = np.vstack([-weights[0] / 2, weights[0] / 2])
@@ -63,6 +76,30 @@ class LinearHead:
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
+
+
+def svm_temperature(features: sp.spmatrix, labels: list[str], *, c: float, seed: int) -> float:
+    """The scale that turns a linear SVM's margins into probabilities: it minimises the log-loss of
+    softmax(t × margins) over held-out margins (three folds), so confidences mean what a logistic head's do."""
+    y = np.asarray(labels)
+    classes, counts = np.unique(y, return_counts=True)
+    folds = min(3, int(counts.min()))
+    if folds < 2:
+        return 1.0
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    margins = cross_val_predict(
+        LinearSVC(C=c, random_state=seed, max_iter=SVM_MAX_ITER), features, y, cv=splitter, method="decision_function"
+    )
+    if margins.ndim == 1:  # two classes: one margin, for the second
+        margins = np.stack([-margins / 2, margins / 2], axis=1)
+    truth = np.searchsorted(classes, y)
+
+    def log_loss(t: float) -> float:
+        logits = t * margins
+        logits = logits - logits.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[np.arange(len(y)), truth]))
+
+    return float(minimize_scalar(log_loss, bounds=(0.1, 100.0), method="bounded").x)
 
 
 def nearest_similarity(queries: np.ndarray, memory: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
@@ -107,6 +144,8 @@ def cross_val_confidence(
     seed: int,
     sentence: np.ndarray,
     remembered: np.ndarray,
+    kind: str = "logreg",
+    temperature: float = 1.0,
 ) -> Calibration:
     """Cross-validate with each fold also leaving out a group of intents.
 
@@ -130,7 +169,9 @@ def cross_val_confidence(
     for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y)):
         train_idx = train_idx[hidden_in[train_idx] != fold]
         seen_idx = test_idx[hidden_in[test_idx] != fold]
-        head = LinearHead.fit(features[train_idx], list(y[train_idx]), c=c, seed=seed)
+        head = LinearHead.fit(
+            features[train_idx], list(y[train_idx]), c=c, seed=seed, kind=kind, temperature=temperature
+        )
         proba = head.predict_proba(features[seen_idx])
         parts["in_scope"].append(proba.max(axis=1))
         parts["correct"].append(np.asarray(head.classes)[proba.argmax(axis=1)] == y[seen_idx])

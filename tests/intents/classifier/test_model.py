@@ -219,6 +219,45 @@ def test_a_model_on_several_layers_round_trips_and_checks_given_embeddings(tmp_p
         IntentClassifier.train(texts=texts, intents=intents, languages=languages, config=config, embeddings=one_layer)
 
 
+def test_an_svm_head_with_stems_and_token_block_round_trips_and_its_confidences_are_probabilities(
+    tmp_path: Path,
+) -> None:
+    """HeadConfig(head="svm", stem=True, tokens block) trains, predicts held-out phrasings, and is used again at
+    prediction after a reload (stems and token embeddings recomputed, same answers); the SVM's margins come out as
+    probabilities (the temperature is fitted), not as raw margins."""
+    from intents.classifier.features import BlockWeights
+
+    texts, intents, languages = _dataset()
+    config = HeadConfig(c=1.0, head="svm", stem=True, weights=BlockWeights(tokens=1.0))
+    classifier = IntentClassifier.train(texts=texts, intents=intents, languages=languages, config=config)
+    held_out = [text for text, _ in HELD_OUT]
+    predictions = classifier.predict(held_out)
+    assert [p.intent for p in predictions] == [intent for _, intent in HELD_OUT]
+    assert all(abs(sum(score for _, score in p.ranking) - 1) < 1e-5 for p in classifier.predict(held_out, top_k=99))
+    assert np.mean([p.confidence for p in predictions]) > 0.5  # a raw margin softmax over 5 intents sits near 0.2
+    classifier.save(tmp_path / "model")
+    loaded = IntentClassifier.load(tmp_path / "model")
+    assert loaded.config == config and loaded.metadata["head_config"]["head"] == "svm"
+    assert loaded.predict(held_out + UNRELATED) == classifier.predict(held_out + UNRELATED)
+
+
+def test_an_artifact_from_before_the_head_options_loads_as_a_logistic_head_without_stems(
+    classifier: IntentClassifier, tmp_path: Path
+) -> None:
+    """Older artifacts have no "head", "stem" or "tokens" in their head_config: they get the defaults."""
+    classifier.save(tmp_path / "model")
+    manifest_path = tmp_path / "model" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    config = manifest["metadata"]["head_config"]
+    for key in ("head", "stem"):
+        config.pop(key)
+    config["weights"].pop("tokens")
+    manifest_path.write_text(json.dumps(manifest))
+    loaded = IntentClassifier.load(tmp_path / "model")
+    assert (loaded.config.head, loaded.config.stem, loaded.config.weights.tokens) == ("logreg", False, 0.0)
+    assert loaded.predict(UNRELATED) == classifier.predict(UNRELATED)
+
+
 def test_similarity_to_training_examples_is_reported_and_lower_for_unrelated_text(classifier: IntentClassifier) -> None:
     """Every prediction carries its similarity to the nearest training examples; off-topic text sits farther."""
     held_out = classifier.predict([text for text, _ in HELD_OUT])

@@ -101,3 +101,24 @@ def test_export_writes_a_self_contained_artifact_that_runs_its_own_onnx_encoder(
     classifier = IntentClassifier.load(target)
     assert classifier.backend == "onnx-int8"
     assert classifier.predict(["hola"])[0].intent == "greet"
+
+
+def test_an_export_of_a_model_with_the_token_block_carries_the_token_model(demo_definition, tmp_path):
+    """A model tuned to the SVM head, stems and token block exports with its own copy of the token model, and
+    the export predicts what the fp32 ONNX backend predicts from the installed package."""
+    from intents.classifier.features import BlockWeights
+    from intents.classifier.tokens import EXPORTED_TOKENS, TOKENIZER_FILE, WEIGHTS_FILE
+
+    rows = [
+        (text, i["slug"], lang) for i in demo_definition["intents"] for lang, ts in i["examples"].items() for text in ts
+    ]
+    texts, intents, languages = (list(column) for column in zip(*rows))
+    config = HeadConfig(c=1.0, head="svm", stem=True, weights=BlockWeights(tokens=1.0))
+    IntentClassifier.train(texts=texts, intents=intents, languages=languages, config=config).save(tmp_path / "model")
+    target = artifact_export(tmp_path / "model", tmp_path / "edge")
+    assert (target / EXPORTED_TOKENS / WEIGHTS_FILE).is_file() and (target / EXPORTED_TOKENS / TOKENIZER_FILE).is_file()
+    queries = ["hola, buenas", "what are your opening hours?", "¿dónde está mi pedido?"]
+    exported = IntentClassifier.load(target)
+    assert exported.config == config and exported._tokens_root == target / EXPORTED_TOKENS
+    served = IntentClassifier.load(tmp_path / "model", backend="onnx", onnx_cache=tmp_path / "onnx")
+    assert exported.predict(queries) == served.predict(queries)
