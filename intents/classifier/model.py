@@ -83,7 +83,8 @@ class HeadConfig:
     def word_texts(self, texts: list[str]) -> list[str]:
         return stem_texts(texts) if self.stem else texts
 
-    def tokens(self, texts: list[str], root: str | Path | None = None) -> np.ndarray | None:
+    def token_block(self, texts: list[str], root: str | Path | None = None) -> np.ndarray | None:
+        """The texts' static token embeddings when the weights use that block, else None."""
         return token_embed(texts, root) if self.weights.tokens else None
 
 
@@ -166,7 +167,7 @@ class IntentClassifier:
         word, char = fit_vectorizer(word_texts, WORD_PARAMS), fit_vectorizer(texts, CHAR_PARAMS)
         features = combine(
             embeddings, tfidf_transform(word, word_texts), tfidf_transform(char, texts), config.weights,
-            config.tokens(list(texts)),
+            config.token_block(list(texts)),
         )  # fmt: skip
         temperature = 1.0
         if config.head == "svm":
@@ -206,7 +207,7 @@ class IntentClassifier:
         embeddings = self._encoder.encode(texts, layers=self.config.layers)
         word = tfidf_transform(self._word, self.config.word_texts(texts))
         char = tfidf_transform(self._char, texts)
-        features = combine(embeddings, word, char, self.config.weights, self.config.tokens(texts, self._tokens_root))
+        features = combine(embeddings, word, char, self.config.weights, self.config.token_block(texts, self._tokens_root))
         proba = self._head.predict_proba(features)
         similarity = [None] * len(texts)
         if self._memory is not None:

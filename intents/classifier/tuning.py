@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .encoder import Encoder, top_layers
-from .features import CHAR_PARAMS, WORD_PARAMS, BlockWeights, combine, fit_vectorizer, tfidf_transform
+from .features import CHAR_PARAMS, WORD_PARAMS, BlockWeights, combine, fit_vectorizer, stem_texts, tfidf_transform
 from .head import LinearHead
 from .model import HeadConfig
 from .tokens import token_embed
@@ -67,7 +67,7 @@ def head_config_select(
     char_blocks = (tfidf_transform(char, texts), tfidf_transform(char, val_texts))
     words: dict[bool, tuple] = {}  # stem -> the word block of train and validation
     for stem in sorted({config.stem for config in grid}):
-        config_texts, config_val_texts = (HeadConfig(stem=stem).word_texts(t) for t in (texts, val_texts))
+        config_texts, config_val_texts = (stem_texts(t) if stem else t for t in (texts, val_texts))
         word = fit_vectorizer(config_texts, WORD_PARAMS)
         words[stem] = (tfidf_transform(word, config_texts), tfidf_transform(word, config_val_texts))
     tokens = (None, None)
