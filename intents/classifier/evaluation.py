@@ -171,17 +171,18 @@ def cross_validation_report(
     predicted = np.empty(len(y), dtype=object)
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
         train_texts, test_texts = [texts[i] for i in train_idx], [texts[i] for i in test_idx]
-        word, char = fit_vectorizer(train_texts, WORD_PARAMS), fit_vectorizer(train_texts, CHAR_PARAMS)
+        word_train, word_test = config.word_texts(train_texts), config.word_texts(test_texts)
+        word, char = fit_vectorizer(word_train, WORD_PARAMS), fit_vectorizer(train_texts, CHAR_PARAMS)
         features = combine(
-            embeddings[train_idx],
-            tfidf_transform(word, train_texts),
-            tfidf_transform(char, train_texts),
-            config.weights,
-        )
-        head = LinearHead.fit(features, list(y[train_idx]), c=config.c, seed=seed)
+            embeddings[train_idx], tfidf_transform(word, word_train), tfidf_transform(char, train_texts),
+            config.weights, config.token_block(train_texts),
+        )  # fmt: skip
+        # The SVM's temperature does not change which intent wins, so the folds do without it.
+        head = LinearHead.fit(features, list(y[train_idx]), c=config.c, seed=seed, kind=config.head)
         test = combine(
-            embeddings[test_idx], tfidf_transform(word, test_texts), tfidf_transform(char, test_texts), config.weights
-        )
+            embeddings[test_idx], tfidf_transform(word, word_test), tfidf_transform(char, test_texts),
+            config.weights, config.token_block(test_texts),
+        )  # fmt: skip
         predicted[test_idx] = np.asarray(head.classes)[head.predict_proba(test).argmax(axis=1)]
     result = {"method": f"{folds}-fold cross-validation", **classification_report(intents, list(predicted))}
     language_of = np.asarray(languages)

@@ -292,3 +292,17 @@ def test_an_artifact_without_training_embeddings_rejects_on_probability_alone(
     predictions = old.predict([text for text, _ in HELD_OUT] + UNRELATED)
     assert old.similarity_weight == 0.0 and all(p.similarity is None for p in predictions)
     assert all(p.out_of_scope == (p.confidence < old.threshold) for p in predictions)
+
+
+def test_a_bots_cross_validation_report_uses_the_configs_head_stems_and_token_block() -> None:
+    """The per-version report folds train what the config says: an SVM on stems with the token block too."""
+    from intents.classifier.evaluation import cross_validation_report
+    from intents.classifier.features import BlockWeights
+
+    texts, intents, languages = _dataset()
+    embeddings = get_encoder().encode(texts)
+    config = HeadConfig(c=1.0, head="svm", stem=True, weights=BlockWeights(tokens=1.0))
+    report = cross_validation_report(
+        texts=texts, intents=intents, languages=languages, embeddings=embeddings, config=config
+    )
+    assert report["method"].endswith("cross-validation") and report["accuracy"] > 80
