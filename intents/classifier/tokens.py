@@ -17,7 +17,6 @@ import numpy as np
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
-TOKENS_NAME = "wordllama-l2_supercat-256"
 WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
 TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
 EXPORTED_TOKENS = "tokens"  # inside an exported artifact: a copy of those two files
