@@ -234,7 +234,8 @@ def test_an_svm_head_with_stems_and_token_block_round_trips_and_its_confidences_
     predictions = classifier.predict(held_out)
     assert [p.intent for p in predictions] == [intent for _, intent in HELD_OUT]
     assert all(abs(sum(score for _, score in p.ranking) - 1) < 1e-5 for p in classifier.predict(held_out, top_k=99))
-    assert np.mean([p.confidence for p in predictions]) > 0.5  # a raw margin softmax over 5 intents sits near 0.2
+    # The fitted temperature sharpens the margins: unscaled (t = 1) they average 0.72 on these phrasings.
+    assert np.mean([p.confidence for p in predictions]) > 0.9
     classifier.save(tmp_path / "model")
     loaded = IntentClassifier.load(tmp_path / "model")
     assert loaded.config == config and loaded.metadata["head_config"]["head"] == "svm"
