@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import (
+from ..models import (
     Bot,
     Entity,
     EntityValue,
@@ -19,8 +19,8 @@ from .models import (
     TrainingExample,
     TrainingJob,
 )
-from .services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
-from .services.registry import EVALUATION_PLOT
+from ..services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
+from ..services.registry import EVALUATION_PLOT
 
 
 class TrainingExampleInline(admin.TabularInline):

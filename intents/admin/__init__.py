@@ -1,0 +1,3 @@
+"""The intents admin: one module per area, each registering its own model admins."""
+
+from . import bots  # noqa: F401
