@@ -1,0 +1,177 @@
+"""Actions against the real stack: a real Celery worker calls a real HTTP backend the test runs on 127.0.0.1
+(the customer's backend, the one thing out of reach), and the demo booking lands in its table through daphne."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conversations.models import Conversation, Message
+from conversations.services import message_receive, session_open
+from intents.action_signing import action_signature_verify
+from intents.demo import demo_action_secret
+from intents.models import DemoBooking, Intent, Response
+from tests.live import free_port, open_chat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SECRET = "s3cret-for-tests"
+
+
+class Backend(BaseHTTPRequestHandler):
+    """The customer's backend: records every call; its answer depends on the last path segment."""
+
+    calls: list[dict] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.calls.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        behaviour = self.path.rsplit("/", 1)[-1]
+        if behaviour == "slow":
+            time.sleep(2)
+            return self._answer(200, b"{}")
+        if behaviour == "error":
+            return self._answer(500, b'{"detail": "database is down"}')
+        if behaviour == "garbage":
+            return self._answer(200, b"<html>It works!</html>")
+        if behaviour == "shape":
+            return self._answer(200, b'{"text": 5}')
+        slots = json.loads(body)["slots"]
+        if "ref" in slots:
+            answer = {"text": f"Still {slots['ref']}.", "buttons": [{"title": "Thanks", "payload": "/thanks"}]}
+        else:
+            answer = {"slots": {"ref": "R-42"}}
+        self._answer(200, json.dumps(answer).encode())
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def backend():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/actions/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(web, worker, stack_logs):
+    """daphne first, so that the worker, whose kept-alive connections daphne would wait for, stops first."""
+
+    class Stack:
+        url, logs = web, stack_logs
+
+    return Stack
+
+
+@pytest.fixture
+def hours_action(trained_demo_bot, backend):
+    """opening_hours calls an action; its English response names the slot `ref` the backend sets."""
+    Backend.calls.clear()
+    trained_demo_bot.action_url, trained_demo_bot.action_secret = backend, SECRET
+    trained_demo_bot.action_timeout = 0.5
+    trained_demo_bot.save()
+    intent = Intent.objects.get(bot=trained_demo_bot, name="opening_hours")
+    Response.objects.filter(intent=intent, language="en").update(text="Open 9 to 5. Your ref: {ref}")
+    intent.action = "hours/ok"
+    intent.save()  # bumps the dialogue revision: the worker reloads the settings
+    return intent
+
+
+def say(session, text: str) -> Message:
+    message, _ = message_receive(conversation_id=session.conversation_id, text=text, client_id=uuid.uuid4().hex)
+    deadline = time.monotonic() + 120  # a broken worker fails the test instead of hanging it
+    while (message := Message.objects.select_related("reply").get(pk=message.pk)).status == Message.Status.PENDING:
+        assert time.monotonic() < deadline, "the worker did not answer in time"
+        time.sleep(0.1)
+    return message
+
+
+def test_a_signed_call_sets_slots_the_answer_uses_and_its_text_and_buttons_are_given(hours_action, stack):
+    """The worker POSTs the documented payload, signed over timestamp + body, with the message id as
+    Idempotency-Key; the slot the backend sets fills the intent's response and goes with the next call, whose
+    text and buttons are the bot's answer."""
+    session = session_open(bot=hours_action.bot, user_id=None, token=None, language="en")
+    first = say(session, "/opening_hours")
+    assert first.reply.text == "Open 9 to 5. Your ref: R-42"
+    second = say(session, "/opening_hours")
+    assert (second.reply.text, second.reply.buttons) == ("Still R-42.", [{"title": "Thanks", "payload": "/thanks"}])
+
+    call = Backend.calls[0]
+    headers = call["headers"]
+    timestamp = headers["X-Charla-Timestamp"]
+    expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + call["body"], hashlib.sha256).hexdigest()
+    assert headers["X-Charla-Signature"] == f"sha256={expected}"
+    action_signature_verify(secret=SECRET, signature=headers["X-Charla-Signature"], timestamp=timestamp,
+                            body=call["body"])  # fmt: skip
+    assert call["path"] == "/actions/hours/ok" and headers["Idempotency-Key"] == str(first.pk)
+    assert json.loads(call["body"]) == {
+        "intent": "opening_hours", "slots": {}, "language": "en", "conversation_id": str(session.conversation_id),
+        "message_id": first.pk, "bot": "demo", "text": "/opening_hours",
+    }  # fmt: skip
+    assert json.loads(Backend.calls[1]["body"])["slots"] == {"ref": "R-42"}
+    assert len(Backend.calls) == 2
+    assert Conversation.objects.get(pk=session.conversation_id).state["slots"] == {"ref": "R-42"}
+
+
+def test_a_failing_backend_gets_the_failure_response_logged_and_the_turn_answered_once(hours_action, backend, stack):
+    """Down (nothing listens), slower than the bot's timeout, HTTP 500, not JSON, or JSON of the wrong shape:
+    the visitor gets the bot's failure response, once, the backend was called at most once, no slot changed,
+    and the worker logged why."""
+    bot = hours_action.bot
+    bot.action_failure_responses = {"en": ["We could not check that now."]}
+    reasons = {"down": "unreachable", "slow": "no answer within 0.5 s", "error": "HTTP 500", "garbage": "not JSON",
+               "shape": "text must be"}  # fmt: skip
+    for fault, reason in reasons.items():
+        Backend.calls.clear()
+        bot.action_url = f"http://127.0.0.1:{free_port()}/" if fault == "down" else backend
+        bot.save()
+        hours_action.action = f"hours/{fault}"
+        hours_action.save()
+        session = session_open(bot=bot, user_id=None, token=None, language="en")
+        message = say(session, "/opening_hours")
+        assert (message.status, message.reply.text) == (Message.Status.ANSWERED, "We could not check that now."), fault
+        assert Message.objects.filter(conversation_id=session.conversation_id, role=Message.Role.BOT).count() == 1
+        assert len(Backend.calls) == (0 if fault == "down" else 1), fault
+        assert "ref" not in Conversation.objects.get(pk=session.conversation_id).state["slots"]
+        log = (stack.logs / "worker.log").read_text(errors="replace")
+        assert f"for message {message.pk} failed" in log and reason in log, fault
+
+
+async def test_the_demo_booking_lands_in_its_table_through_the_full_chat_path(trained_demo_bot, stack):
+    """A visitor books over the socket; the completed form's action reaches the demo endpoint on daphne, which
+    verifies the signature and stores one booking, and the visitor reads its reference."""
+    from asgiref.sync import sync_to_async
+
+    port = stack.url.split(":")[2].split("/")[0]
+
+    @sync_to_async
+    def point_at_demo_endpoint() -> None:
+        trained_demo_bot.action_url = f"http://127.0.0.1:{port}/demo/actions/"
+        trained_demo_bot.action_secret = demo_action_secret()
+        trained_demo_bot.save()
+
+    await point_at_demo_endpoint()
+    client, _ = await open_chat(stack.url)
+    assert (await client.say("I want to book a table"))["text"] == "For how many people?"
+    assert (await client.say("4"))["text"] == "What day and time?"
+    await client.say("tomorrow at 8pm")
+    assert await DemoBooking.objects.acount() == 0  # prompts call nothing
+    done = await client.say("bob@example.com")
+    booking = await DemoBooking.objects.aget()
+    assert (booking.people, booking.email, booking.language) == (4, "bob@example.com", "en")
+    assert f"reference **{booking.reference}**" in done["text"] and done["text"].startswith("Booked! A table for 4")
+    await client.socket.close()
