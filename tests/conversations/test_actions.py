@@ -175,3 +175,34 @@ async def test_the_demo_booking_lands_in_its_table_through_the_full_chat_path(tr
     assert (booking.people, booking.email, booking.language) == (4, "bob@example.com", "en")
     assert f"reference **{booking.reference}**" in done["text"] and done["text"].startswith("Booked! A table for 4")
     await client.socket.close()
+
+
+def test_the_step_asks_for_the_action_once_the_form_completes_and_uses_only_its_own_outcome(demo_bot):
+    """Filling the last slot returns the action request and leaves the state as it was; an outcome for another
+    request (the state moved meanwhile) is not used; the matching one finishes the turn: the backend's text and
+    the output context on success, the bot's failure response and no context on failure."""
+    from conversations.dialogue import ActionOutcome, ActionRequest, ActionResult, dialogue_step
+    from intents.classifier import Prediction
+
+    demo_bot.action_url = "http://127.0.0.1:9/actions/"
+    demo_bot.action_failure_responses = {"en": ["Booking failed."]}
+    state = {"slots": {"people": 4, "when": "2026-12-03T20:00"}, "form": {"intent": "book_table", "requested": "email"}}
+    guess = Prediction(intent="greet", confidence=0.3, language="en", ranking=[("greet", 0.3)], out_of_scope=False)
+
+    def step(outcome=None):
+        return dialogue_step(bot=demo_bot, state=state, language="en", prediction=guess, text="bob@example.com",
+                             action=outcome)  # fmt: skip
+
+    pending = step()
+    slots = {"people": 4, "when": "2026-12-03T20:00", "email": "bob@example.com"}
+    assert pending.action == ActionRequest(action="book_table", intent="book_table", slots=slots, language="en",
+                                           text="bob@example.com")  # fmt: skip
+    assert pending.state is state
+    stale = ActionRequest(action="book_table", intent="book_table", slots={**slots, "people": 2}, language="en",
+                          text="bob@example.com")  # fmt: skip
+    assert step(ActionOutcome(stale, ActionResult(ok=True, text="Booked for 2."))).action == pending.action
+    done = step(ActionOutcome(pending.action, ActionResult(ok=True, text="Booked: CH-1.", slots={"ref": "CH-1"})))
+    assert (done.action, done.text, done.state["form"]) == (None, "Booked: CH-1.", None)
+    assert done.state["slots"]["ref"] == "CH-1" and "booked" in done.state["contexts"]
+    failed = step(ActionOutcome(pending.action, ActionResult(ok=False, error="HTTP 500")))
+    assert (failed.text, failed.state["contexts"], failed.state["form"]) == ("Booking failed.", {}, None)
