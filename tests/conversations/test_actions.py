@@ -4,11 +4,17 @@
 import hashlib
 import hmac
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import psutil
 import pytest
 
 from conversations.models import Conversation, Message
@@ -16,7 +22,7 @@ from conversations.services import message_receive, session_open
 from intents.action_signing import action_signature_verify
 from intents.demo import demo_action_secret
 from intents.models import DemoBooking, Intent, Response
-from tests.live import free_port, open_chat
+from tests.live import free_port, open_chat, stack_env, start_worker, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "s3cret-for-tests"
@@ -26,11 +32,19 @@ class Backend(BaseHTTPRequestHandler):
     """The customer's backend: records every call; its answer depends on the last path segment."""
 
     calls: list[dict] = []
+    held = threading.Event()  # set when the first "hold" call arrives; it is answered once `release` is set
+    release = threading.Event()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.calls.append({"path": self.path, "headers": dict(self.headers), "body": body})
         behaviour = self.path.rsplit("/", 1)[-1]
+        if behaviour == "hold" and not self.held.is_set():
+            self.held.set()
+            self.release.wait(60)
+            return self._answer(200, b'{"text": "Too late: the caller is gone."}')
+        if behaviour == "hold":
+            return self._answer(200, b'{"text": "Done once."}')
         if behaviour == "slow":
             time.sleep(2)
             return self._answer(200, b"{}")
@@ -48,11 +62,14 @@ class Backend(BaseHTTPRequestHandler):
         self._answer(200, json.dumps(answer).encode())
 
     def _answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the caller was killed while waiting
+            pass
 
     def log_message(self, *args) -> None:
         pass
@@ -67,14 +84,20 @@ def backend():
     server.shutdown()
 
 
+@dataclass(frozen=True)
+class Stack:
+    url: str  # the chat socket's
+    logs: Path
+    worker: subprocess.Popen
+
+
 @pytest.fixture(scope="module")
-def stack(web, worker, stack_logs):
-    """daphne first, so that the worker, whose kept-alive connections daphne would wait for, stops first."""
-
-    class Stack:
-        url, logs = web, stack_logs
-
-    return Stack
+def stack(web, stack_logs):
+    """daphne, then a prefork worker with one child (which a test kills); the worker stops first, so daphne does
+    not wait for the connections it keeps alive."""
+    worker = start_worker("actions", stack_env(), stack_logs / "worker.log", pool="prefork", concurrency=1)
+    yield Stack(url=web, logs=stack_logs, worker=worker)
+    stop(worker)
 
 
 @pytest.fixture
@@ -91,8 +114,10 @@ def hours_action(trained_demo_bot, backend):
     return intent
 
 
-def say(session, text: str) -> Message:
-    message, _ = message_receive(conversation_id=session.conversation_id, text=text, client_id=uuid.uuid4().hex)
+def say(session, text: str, client_id: str | None = None) -> Message:
+    """The message, once answered (the same client_id again: the message stored before)."""
+    client_id = client_id or uuid.uuid4().hex
+    message, _ = message_receive(conversation_id=session.conversation_id, text=text, client_id=client_id)
     deadline = time.monotonic() + 120  # a broken worker fails the test instead of hanging it
     while (message := Message.objects.select_related("reply").get(pk=message.pk)).status == Message.Status.PENDING:
         assert time.monotonic() < deadline, "the worker did not answer in time"
@@ -149,6 +174,25 @@ def test_a_failing_backend_gets_the_failure_response_logged_and_the_turn_answere
         assert "ref" not in Conversation.objects.get(pk=session.conversation_id).state["slots"]
         log = (stack.logs / "worker.log").read_text(errors="replace")
         assert f"for message {message.pk} failed" in log and reason in log, fault
+
+
+def test_a_worker_killed_during_the_call_calls_again_with_the_same_key_and_answers_once(hours_action, stack):
+    """At least once: the worker process is killed while the backend holds its call; the redelivered task calls
+    the backend again with the same Idempotency-Key, and the turn is answered once, with the second answer."""
+    hours_action.action = "hours/hold"
+    hours_action.save()
+    hours_action.bot.action_timeout = 30
+    hours_action.bot.save()
+    session = session_open(bot=hours_action.bot, user_id=None, token=None, language="en")
+    message, _ = message_receive(conversation_id=session.conversation_id, text="/opening_hours", client_id="h1")
+    assert Backend.held.wait(120), "the worker did not call the backend"
+    [child] = psutil.Process(stack.worker.pid).children()
+    os.kill(child.pid, signal.SIGKILL)
+    Backend.release.set()
+    message = say(session, "/opening_hours", client_id="h1")  # the same client_id: the stored message, not a new one
+    assert message.reply.text == "Done once."
+    assert [call["headers"]["Idempotency-Key"] for call in Backend.calls] == [str(message.pk)] * 2
+    assert Message.objects.filter(conversation_id=session.conversation_id, role=Message.Role.BOT).count() == 1
 
 
 async def test_the_demo_booking_lands_in_its_table_through_the_full_chat_path(trained_demo_bot, stack):
