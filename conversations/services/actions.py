@@ -97,9 +97,10 @@ def _post(call: ActionCall) -> Any:
     """The backend's JSON answer. The timeout bounds the whole call, reading the body included."""
     body = action_payload(call)
     timestamp = int(time.time())
+    signature = action_signature(secret=call.secret, timestamp=timestamp, body=body)
     headers = {
         "Content-Type": "application/json", "User-Agent": "Charla-Actions/1",
-        TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: action_signature(secret=call.secret, timestamp=timestamp, body=body),
+        TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature,
         IDEMPOTENCY_HEADER: str(call.message_id) if call.message_id is not None else uuid.uuid4().hex,
     }  # fmt: skip
     deadline = time.monotonic() + call.timeout

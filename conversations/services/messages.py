@@ -394,7 +394,9 @@ class _Turns:
             self.handoffs.append(conversation)
         return None
 
-    def _step(self, *, conversation: Conversation, message: Message, item: Classified, prediction: Prediction) -> DialogueTurn:
+    def _step(
+        self, *, conversation: Conversation, message: Message, item: Classified, prediction: Prediction
+    ) -> DialogueTurn:
         language = turn_language(bot=conversation.bot, prediction=prediction, current=conversation.language)
         if conversation.state.get("form"):  # "4" or an e-mail address says nothing about the visitor's language
             language = conversation.language

@@ -22,7 +22,8 @@ from ..services.demo import demo_booking_create
 from . import demo_action_secret
 
 CONFIRMATION = {
-    "en": "Booked! A table for {people} on {day} at {time}, reference **{reference}**. The confirmation goes to {email}.",
+    "en": "Booked! A table for {people} on {day} at {time}, reference **{reference}**. "
+    "The confirmation goes to {email}.",
     "es": "¡Reservado! Mesa para {people} el {day} a las {time}, referencia **{reference}**. "
     "La confirmación llegará a {email}.",
 }

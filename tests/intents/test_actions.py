@@ -1,13 +1,18 @@
-"""The demo restaurant's action endpoint refuses what is not signed by Charla and books once per key."""
+"""Actions' configuration from a bot definition, and the demo restaurant's action endpoint, which refuses what
+is not signed by Charla and books once per key."""
 
+import io
 import json
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
 
 from intents.action_signing import action_signature
 from intents.demo import demo_action_secret
-from intents.models import DemoBooking
+from intents.models import Bot, DemoBooking, Intent
+from intents.services import bot_load_definition
 
 pytestmark = pytest.mark.django_db
 URL = "/demo/actions/book_table"
@@ -55,3 +60,19 @@ def test_a_booking_with_missing_or_invalid_slots_is_refused_with_422(client):
     response = post(client, {"slots": {**SLOTS, "email": "not-an-address"}})
     assert response.status_code == 422 and response.json()["error"] == "invalid_booking"
     assert not DemoBooking.objects.exists()
+
+
+def test_a_definition_sets_the_actions_it_names_and_keeps_the_rest(demo_definition):
+    """load_demo_bot points the booking at CHARLA_DEMO_ACTION_URL with the demo secret; a definition without a
+    URL keeps the bot's; an action name that is not a relative path is refused and changes nothing."""
+    call_command("load_demo_bot", action_url="http://127.0.0.1:8123/demo/actions/", stdout=io.StringIO())
+    bot = Bot.objects.get(slug="demo")
+    assert (bot.action_url, bot.action_secret) == ("http://127.0.0.1:8123/demo/actions/", demo_action_secret())
+    assert bot.action_failure_responses["en"] and bot.action_timeout == 5
+    assert Intent.objects.get(bot=bot, name="book_table").action == "book_table"
+    bot_load_definition(definition=demo_definition)
+    assert Bot.objects.get(slug="demo").action_url == "http://127.0.0.1:8123/demo/actions/"
+    bad = {**demo_definition, "intents": [{**demo_definition["intents"][0], "action": "../admin"}]}
+    with pytest.raises(ValidationError, match="relative path"):
+        bot_load_definition(definition=bad)
+    assert not Intent.objects.filter(action="../admin").exists()
