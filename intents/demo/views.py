@@ -9,7 +9,6 @@ from django.core.validators import validate_email
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from ..action_signing import (
     IDEMPOTENCY_HEADER,
@@ -32,10 +31,13 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\*_\[\]()])")
 
 
 @csrf_exempt  # the HMAC signature authenticates the caller; there is no browser session to protect
-@require_POST
 def book_table(request: HttpRequest) -> JsonResponse:
     """Store the booking the demo bot's form collected (people, when, email) once per Idempotency-Key and answer
     with a confirmation and its reference (slot `booking_ref`)."""
+    if request.method != "POST":
+        response = _error(405, "method_not_allowed", "Use POST.")
+        response["Allow"] = "POST"
+        return response
     try:
         action_signature_verify(
             secret=demo_action_secret(), signature=request.headers.get(SIGNATURE_HEADER),

@@ -1,5 +1,6 @@
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -7,6 +8,15 @@ from django.db.models import Q
 
 # An intent's action: a relative path appended to the bot's action base URL (no "..", no scheme, no query).
 ACTION_NAME = r"^([\w-]+(\.[\w-]+)*)(/[\w-]+(\.[\w-]+)*)*$|^$"
+
+
+def texts_by_language_validator(value: object) -> None:
+    """{"en": ["…", …], "es": [...]}: a list of non-empty texts per language, one of them picked at random."""
+    if not isinstance(value, dict) or not all(
+        isinstance(texts, list) and all(isinstance(text, str) and text.strip() for text in texts)
+        for texts in value.values()
+    ):
+        raise ValidationError('Expected non-empty texts by language: {"en": ["…"], "es": ["…"]}.')
 
 
 class Language(models.TextChoices):
@@ -43,7 +53,7 @@ class Bot(models.Model):
         help_text="A backend that has not answered by then gets the action failure response.",
     )
     action_failure_responses = models.JSONField(
-        default=dict, blank=True,
+        default=dict, blank=True, validators=[texts_by_language_validator],
         help_text='Said when an action fails (backend down, slow, error, bad answer), by language: {"en": ["…"]}.',
     )
     dialogue_revision = models.UUIDField(

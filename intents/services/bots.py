@@ -8,7 +8,7 @@ from django.db import transaction
 
 from ..dialogue import bot_dialogue_load
 from ..models import Bot, Intent, Response, TrainingExample
-from ..models.bots import ACTION_NAME
+from ..models.bots import ACTION_NAME, texts_by_language_validator
 
 # The definition's "actions" keys and the Bot fields they set; a key left out keeps the bot's current value,
 # so a definition can name the actions while each deployment sets its own URL and secret (docs/actions.md).
@@ -46,6 +46,7 @@ def bot_load_definition(*, definition: dict[str, Any]) -> Bot:
 def _action_settings(actions: dict[str, Any]) -> dict[str, Any]:
     if actions.get("url"):
         URLValidator(schemes=["http", "https"])(actions["url"])
+    texts_by_language_validator(actions.get("failure", {}))
     return {field: actions[key] for key, field in ACTION_SETTINGS.items() if key in actions}
 
 

@@ -55,10 +55,13 @@ def test_an_unsigned_replayed_or_tampered_call_is_refused_and_books_nothing(clie
     assert not DemoBooking.objects.exists()
 
 
-def test_a_booking_with_missing_or_invalid_slots_is_refused_with_422(client):
-    """Charla treats the 422 as a failed action: the visitor gets the failure response, nothing is stored."""
+def test_a_booking_with_invalid_slots_or_a_get_is_refused_with_a_json_error(client):
+    """422 for an invalid e-mail (Charla treats it as a failed action: the visitor gets the failure response),
+    405 for a GET; nothing is stored."""
     response = post(client, {"slots": {**SLOTS, "email": "not-an-address"}})
     assert response.status_code == 422 and response.json()["error"] == "invalid_booking"
+    response = client.get(URL)
+    assert (response.status_code, response.json()["error"], response["Allow"]) == (405, "method_not_allowed", "POST")
     assert not DemoBooking.objects.exists()
 
 
@@ -76,3 +79,5 @@ def test_a_definition_sets_the_actions_it_names_and_keeps_the_rest(demo_definiti
     with pytest.raises(ValidationError, match="relative path"):
         bot_load_definition(definition=bad)
     assert not Intent.objects.filter(action="../admin").exists()
+    with pytest.raises(ValidationError, match="non-empty texts"):
+        bot_load_definition(definition={**demo_definition, "actions": {"failure": {"en": "not a list"}}})
