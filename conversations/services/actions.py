@@ -20,7 +20,9 @@ import requests
 from intents.action_signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, action_signature
 from intents.models import Bot
 
-from ..dialogue import ActionOutcome, ActionRequest, ActionResult
+from intents.classifier import Prediction
+
+from ..dialogue import ActionOutcome, ActionRequest, ActionResult, Turn, dialogue_step
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,18 @@ def actions_run(*, calls: list[ActionCall]) -> list[ActionOutcome]:
         return [action_run(call=call) for call in calls]
     with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
         return list(pool.map(lambda call: action_run(call=call), calls))
+
+
+def dialogue_step_acting(
+    *, bot: Bot, state: dict[str, Any], language: str, prediction: Prediction, text: str
+) -> Turn:
+    """dialogue_step for a caller that keeps no conversation (a stateless turn): an action the turn reaches is
+    called here, and the turn finished with its outcome. The caller must hold no lock or transaction."""
+    turn = dialogue_step(bot=bot, state=state, language=language, prediction=prediction, text=text)
+    if turn.action is None:
+        return turn
+    outcome = action_run(call=action_call_for(bot=bot, request=turn.action))
+    return dialogue_step(bot=bot, state=state, language=language, prediction=prediction, text=text, action=outcome)
 
 
 class _ActionFailed(Exception):

@@ -1,5 +1,7 @@
-"""A batch with a turn that reaches an action (the answer_worker's path, replies_store in this process): the
-other turns are stored before the backend is called, and no row lock is held during the call."""
+"""Actions called from this process, no worker: a batch with a turn that reaches an action (the answer_worker's
+path, replies_store) stores its other turns before the call and holds no row lock during it; a stateless turn."""
+
+import json
 
 import pytest
 from django.db import connection, transaction
@@ -44,3 +46,22 @@ def test_a_batch_stores_its_other_turns_first_and_calls_the_backend_with_no_lock
     assert answered[greeted.pk].reply.intent == "greet"
     assert len(Backend.calls) == 1
     assert Message.objects.filter(role=Message.Role.BOT).count() == 2
+
+
+def test_a_stateless_turn_calls_the_action_and_finishes_with_its_answer(hours_action):
+    """With no conversation stored, the step's action is called with null ids and a random Idempotency-Key, and
+    the turn ends with the backend's answer and the slots it set."""
+    from conversations.services.actions import dialogue_step_acting
+
+    hours_action.action = "hours/ok"
+    hours_action.save()
+    guess = Prediction(intent="opening_hours", confidence=0.9, language="en", ranking=[("opening_hours", 0.9)],
+                       out_of_scope=False)  # fmt: skip
+    turn = dialogue_step_acting(
+        bot=hours_action.bot, state={}, language="en", prediction=guess, text="when do you open?"
+    )
+    assert (turn.action, turn.text, turn.state["slots"]) == (None, "Open 9 to 5. Your ref: R-42", {"ref": "R-42"})
+    [call] = Backend.calls
+    payload = json.loads(call["body"])
+    assert (payload["conversation_id"], payload["message_id"], payload["text"]) == (None, None, "when do you open?")
+    assert len(call["headers"]["Idempotency-Key"]) == 32
