@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from conversations.models import Conversation, Message
-from conversations.services import Classified, message_receive, replies_store, session_open
+from conversations.services import Classified, dialogue_step_acting, message_receive, replies_store, session_open
 from intents.classifier import Prediction
 from intents.models import ModelVersion
 from tests.action_backend import Backend, backend, hours_action  # noqa: F401  (fixtures)
@@ -51,8 +51,6 @@ def test_a_batch_stores_its_other_turns_first_and_calls_the_backend_with_no_lock
 def test_a_stateless_turn_calls_the_action_and_finishes_with_its_answer(hours_action):
     """With no conversation stored, the step's action is called with null ids and a random Idempotency-Key, and
     the turn ends with the backend's answer and the slots it set."""
-    from conversations.services.actions import dialogue_step_acting
-
     hours_action.action = "hours/ok"
     hours_action.save()
     guess = Prediction(intent="opening_hours", confidence=0.9, language="en", ranking=[("opening_hours", 0.9)],
