@@ -82,6 +82,7 @@ class IntentSpec:
     needs: list[str]
     sets: list[ContextSpec]
     responses: list[ResponseSpec]
+    action: str = ""  # a path under the bot's action base URL, called when the intent answers
 
 
 @dataclass(frozen=True)
@@ -132,4 +133,5 @@ def _intent_spec(intent: Intent) -> IntentSpec:
         needs=[c.name for c in contexts if c.direction == "needs"],
         sets=[ContextSpec(c.name, c.lifespan_turns, c.lifespan_minutes) for c in contexts if c.direction == "sets"],
         responses=[ResponseSpec(r.text, r.language, r.context, r.buttons or []) for r in intent.responses.all()],
+        action=intent.action,
     )

@@ -143,6 +143,11 @@ CHARLA_TRAINING_STALE_SECONDS = env.int("CHARLA_TRAINING_STALE_SECONDS", default
 CHARLA_ANSWER_SYNCHRONOUS_COMMIT = env.bool("CHARLA_ANSWER_SYNCHRONOUS_COMMIT", default=False)
 # "min,max" milliseconds of random pause before each inference, for fault tests; empty (off) in production.
 CHARLA_FAULT_INFERENCE_DELAY_MS = env.str("CHARLA_FAULT_INFERENCE_DELAY_MS", default="")
+# Actions (docs/actions.md): where `load_demo_bot` points the demo bot's actions, and the secret the demo
+# endpoint (/demo/actions/) verifies; empty: derived from DJANGO_SECRET_KEY. An empty URL turns the demo's action off.
+CHARLA_DEMO_ACTION_URL = env.str("CHARLA_DEMO_ACTION_URL", default="http://127.0.0.1:8000/demo/actions/")
+CHARLA_DEMO_ACTION_SECRET = env.str("CHARLA_DEMO_ACTION_SECRET", default="")
+
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-messages": {"task": "conversations.tasks.messages_requeue_stale", "schedule": 30.0},
     "fail-stale-training-jobs": {"task": "intents.tasks.training_jobs_fail_stale", "schedule": 60.0},

@@ -3,6 +3,10 @@
 Order of decisions: a form waiting for a slot first (a value, or a correction of an earlier one); then the
 predicted intent, or the next ranked one, whose needed contexts are active; else a fallback, which offers a
 human after FALLBACKS_BEFORE_HANDOFF in a row.
+
+An intent with an action (and a bot with an action base URL) calls it where it would give its response: at once
+for an intent without required slots, on the turn that completes its form otherwise. Prompts, re-prompts and
+fallbacks call nothing. Such a turn comes back unfinished, `Turn.action` set (see dialogue/actions.py).
 """
 
 import random
@@ -19,6 +23,7 @@ from intents.models import Bot
 from intents.selectors import IntentSpec, SlotSpec, bot_dialogue
 
 from . import texts
+from .actions import ActionOutcome, ActionRequest
 from .entities import Found, entities_extract
 from .state import contexts_active, contexts_after_turn
 
@@ -40,6 +45,7 @@ class Turn:
     state: dict[str, Any]
     buttons: list[dict[str, str]] = field(default_factory=list)
     handoff: bool = False  # the visitor asked for a person
+    action: ActionRequest | None = None  # unfinished: call this action, then step again with its outcome
 
 
 @dataclass
@@ -51,6 +57,7 @@ class _Step:
     state: dict[str, Any]
     contexts: dict[str, dict[str, float]]
     slots: dict[str, Any]
+    action: ActionOutcome | None = None
 
     @cached_property
     def entities(self) -> list[Found]:
@@ -72,12 +79,14 @@ def payload_prediction(*, bot: Bot, text: str, prediction: Prediction) -> Predic
 
 def dialogue_step(
     *, bot: Bot, state: dict[str, Any], language: str, prediction: Prediction, text: str = "",
-    now: datetime | None = None,
+    now: datetime | None = None, action: ActionOutcome | None = None,
 ) -> Turn:
+    """The answer to one user turn. With `action`, the outcome of the action an earlier call of this same turn
+    asked for (Turn.action); the turn then finishes with the backend's answer or the bot's failure response."""
     now = now or timezone.now()
     step = _Step(
         bot=bot, text=text, language=language, now=now, state=state,
-        contexts=contexts_active(state=state, now=now), slots=dict(state.get("slots") or {}),
+        contexts=contexts_active(state=state, now=now), slots=dict(state.get("slots") or {}), action=action,
     )
     form = state.get("form")
     if form:
@@ -122,14 +131,44 @@ def _intent_turn(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | N
 def _answer(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | None) -> Turn:
     """The intent's response; a form left open by this digression is asked again after it."""
     handoff = spec.name == HANDOFF_INTENT
-    chosen = _response(step, spec=spec)
+    sets = spec.sets
+    if spec.action and step.bot.action_url:
+        request = ActionRequest(
+            action=spec.action, intent=spec.name, slots=dict(step.slots), language=step.language, text=step.text
+        )
+        if step.action is None or step.action.request != request:
+            return Turn(text="", intent=spec.name, language=step.language, state=step.state, action=request)
+        chosen = _action_answer(step, spec=spec)
+        sets = spec.sets if step.action.result.ok else []  # nothing was done: contexts such as "booked" stay unset
+    else:
+        chosen = _response(step, spec=spec)
     if chosen is None and not handoff:
         return _fallback_turn(step, form=open_form)
     text, buttons = chosen or (texts.localized(texts.HANDOFF_REQUESTED, step.language), [])
     if open_form:
         requested = next((s for s in _form_slots(step, open_form) if s.name == open_form["requested"]), None)
         text = f"{text}\n{_prompt_text(step, requested)}" if requested else text
-    return _finish(step, intent=spec.name, text=text, buttons=buttons, sets=spec.sets, form=open_form, handoff=handoff)
+    return _finish(step, intent=spec.name, text=text, buttons=buttons, sets=sets, form=open_form, handoff=handoff)
+
+
+def _action_answer(step: _Step, *, spec: IntentSpec) -> tuple[str, list[dict[str, str]]] | None:
+    """The backend's text and buttons, else the intent's response rendered with the slots it set; on failure
+    the bot's failure response, slots untouched."""
+    result = step.action.result
+    if not result.ok:
+        choices = step.bot.action_failure_responses.get(step.language) or [
+            texts.localized(texts.ACTION_FAILED, step.language)
+        ]
+        return random.choice(choices), []
+    for name, value in result.slots.items():
+        if value is None:
+            step.slots.pop(name, None)
+        else:
+            step.slots[name] = value
+    response = _response(step, spec=spec)
+    if result.text is None:
+        return (response[0], result.buttons if result.buttons is not None else response[1]) if response else None
+    return result.text, result.buttons or []
 
 
 def _fallback_turn(step: _Step, *, form: dict[str, str] | None) -> Turn:

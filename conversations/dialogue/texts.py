@@ -17,6 +17,10 @@ NOT_VALID = {
     "en": "Sorry, that doesn't look like what I need.",
     "es": "Perdona, eso no parece lo que necesito.",
 }
+ACTION_FAILED = {
+    "en": "Sorry, I couldn't complete that right now. Please try again in a few minutes.",
+    "es": "Lo siento, ahora mismo no he podido completarlo. Inténtalo de nuevo en unos minutos.",
+}
 ASK_SLOT = {"en": "What is your {slot}?", "es": "¿Cuál es tu {slot}?"}
 
 

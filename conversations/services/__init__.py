@@ -1,5 +1,6 @@
 """Writes for visitors, conversations and messages. Import from here: the modules are an implementation detail."""
 
+from .actions import ActionCall, action_call_for, action_run, dialogue_step_acting
 from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
 from .handoff import agent_message_send, handoff_release, handoff_request, handoff_take
 from .messages import (
@@ -22,6 +23,7 @@ from .sessions import (
 )
 
 __all__ = [
+    "ActionCall",
     "Answered",
     "Classified",
     "ConversationClosed",
@@ -29,10 +31,13 @@ __all__ = [
     "EarlierTurnPending",
     "MessageRejected",
     "Session",
+    "action_call_for",
+    "action_run",
     "agent_message_send",
     "conversation_close",
     "conversations_close_idle",
     "conversations_purge_expired",
+    "dialogue_step_acting",
     "handoff_release",
     "handoff_request",
     "handoff_take",

@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -22,9 +22,11 @@ from intents.classifier import Prediction
 from intents.models import Bot, ModelVersion
 from intents.services import intent_predict
 
-from ..dialogue import dialogue_step, payload_prediction, turn_language
+from ..dialogue import ActionOutcome, ActionRequest, dialogue_step, payload_prediction, turn_language
+from ..dialogue import Turn as DialogueTurn
 from ..models import Conversation, Message
 from ..selectors import message_payload
+from .actions import ActionCall, action_call_for, actions_run
 from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
 from .handoff import handoff_request
 from .publish import console_message_publish, replies_publish
@@ -131,6 +133,7 @@ class Classified:
     prediction: Prediction
     version: ModelVersion
     timings: dict[str, float] = field(default_factory=dict)
+    action: ActionOutcome | None = None  # the outcome of the action this turn reached, once called
 
 
 @dataclass(frozen=True)
@@ -193,12 +196,41 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
     be queued again. Exactly once: a message that is not pending any more gives its stored reply. A message
     whose transaction is still open (queued before its commit) is waited for at its conversation's row lock;
     one that never committed gets no answer (None).
+
+    A turn that reaches an action is left out of the transaction, with its conversation's later turns: the rest
+    commits, the backend is called with no lock held (services/actions.py), and those turns are stepped again in
+    a next round, the action's outcome at hand.
     """
+    answered: dict[int, Answered] = {}
+    waiting: list[int] = []
+    for _ in range(len(classified) + 1):  # each round settles at least one action, unless the state moved meanwhile
+        done, waiting_now, calls, deferred = _replies_store_round(classified)
+        answered.update(done)
+        waiting += waiting_now
+        if not calls:
+            return answered, waiting
+        called = time.time()
+        outcomes = actions_run(calls=list(calls.values()))
+        stamps = {"action_called": called, "action_answered": time.time()}
+        by_id = {item.message_id: item for item in classified}
+        classified = [
+            replace(by_id[pk], action=outcome, timings={**by_id[pk].timings, **stamps})
+            for pk, outcome in zip(calls, outcomes)
+        ] + deferred
+    return answered, waiting + [item.message_id for item in classified]
+
+
+def _replies_store_round(
+    classified: list[Classified],
+) -> tuple[dict[int, Answered], list[int], dict[int, ActionCall], list[Classified]]:
+    """One transaction of replies_store; also the actions its turns reached and the turns deferred behind them."""
     if not classified:
-        return {}, []
+        return {}, [], {}, []
     by_id = {item.message_id: item for item in classified}
     answered: dict[int, Answered] = {pk: Answered(reply=None, created=False) for pk in by_id}
     waiting: list[int] = []
+    calls: dict[int, ActionCall] = {}
+    deferred: list[Classified] = []
     conversation_ids = sorted({str(item.conversation_id) for item in classified})
     with _publishing_in_turn(conversation_ids), transaction.atomic():
         _commit_without_waiting_for_disk()
@@ -210,22 +242,30 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
                 unanswered[row.conversation_id].add(row.seq)
         messages = [row for row in rows if row.pk in by_id]
         turns = _Turns()
+        blocked: set[Any] = set()  # conversations with a turn waiting for its action
         for message in messages:
             conversation = conversations[message.conversation_id]
             if message.status != Message.Status.PENDING:
                 turns.earlier.append(message.pk)
+            elif conversation.pk in blocked:
+                deferred.append(by_id[message.pk])
             elif min(unanswered[conversation.pk]) < message.seq:
                 waiting.append(message.pk)
             else:
                 unanswered[conversation.pk].discard(message.seq)
-                turns.add(conversation=conversation, message=message, item=by_id[message.pk])
+                request = turns.add(conversation=conversation, message=message, item=by_id[message.pk])
+                if request is not None:
+                    blocked.add(conversation.pk)
+                    calls[message.pk] = action_call_for(
+                        bot=conversation.bot, request=request, conversation_id=conversation.pk, message_id=message.pk
+                    )
         turns.write()
         for reply in turns.replies:
             answered[reply.reply_to_id] = Answered(reply=reply, created=True)
         if turns.earlier:  # only after a redelivery; building the empty query alone cost 1 ms a batch
             for reply in Message.objects.filter(reply_to_id__in=turns.earlier).select_related("reply_to"):
                 answered[reply.reply_to_id] = Answered(reply=reply, created=False)
-    return answered, waiting
+    return answered, waiting, calls, deferred
 
 
 def _conversations_locked(conversation_ids: list[str]) -> dict[Any, Conversation]:
@@ -321,10 +361,15 @@ class _Turns:
         self.handoffs: list[Conversation] = []
         self.earlier: list[int] = []  # answered before this batch: a redelivery
 
-    def add(self, *, conversation: Conversation, message: Message, item: Classified) -> None:
+    def add(self, *, conversation: Conversation, message: Message, item: Classified) -> ActionRequest | None:
+        """Step one turn; an action it reached and has no outcome for is returned, and nothing of it is kept."""
         bot = conversation.bot
         prediction = payload_prediction(bot=bot, text=message.text, prediction=item.prediction)
         handed_off = conversation.handoff == Conversation.Handoff.ACTIVE
+        turn = None if handed_off else self._step(conversation=conversation, message=message, item=item,
+                                                  prediction=prediction)  # fmt: skip
+        if turn is not None and turn.action is not None:
+            return turn.action
         message.status = Message.Status.HANDED_OFF if handed_off else Message.Status.ANSWERED
         message.answered_at = None if handed_off else self.now
         message.intent = prediction.intent
@@ -334,15 +379,8 @@ class _Turns:
         message.model_version = item.version
         message.timings = {**item.timings, "answer_stored": time.time()}
         self.messages.append(message)
-        if handed_off:  # the bot stays silent while a person has the conversation
-            return
-        language = turn_language(bot=bot, prediction=prediction, current=conversation.language)
-        if conversation.state.get("form"):  # "4" or an e-mail address says nothing about the visitor's language
-            language = conversation.language
-        turn = dialogue_step(
-            bot=bot, state=conversation.state, language=language, prediction=prediction, text=message.text,
-            now=self.now,
-        )
+        if turn is None:  # the bot stays silent while a person has the conversation
+            return None
         self.replies.append(Message(
             conversation=conversation, seq=next_seq(conversation), role=Message.Role.BOT, text=turn.text,
             language=turn.language, intent=turn.intent, confidence=prediction.confidence, buttons=turn.buttons,
@@ -354,6 +392,18 @@ class _Turns:
         self.conversations[conversation.pk] = conversation
         if turn.handoff:
             self.handoffs.append(conversation)
+        return None
+
+    def _step(
+        self, *, conversation: Conversation, message: Message, item: Classified, prediction: Prediction
+    ) -> DialogueTurn:
+        language = turn_language(bot=conversation.bot, prediction=prediction, current=conversation.language)
+        if conversation.state.get("form"):  # "4" or an e-mail address says nothing about the visitor's language
+            language = conversation.language
+        return dialogue_step(
+            bot=conversation.bot, state=conversation.state, language=language, prediction=prediction,
+            text=message.text, now=self.now, action=item.action,
+        )
 
     def write(self) -> None:
         if self.messages:

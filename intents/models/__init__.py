@@ -1,10 +1,12 @@
 from .bots import Bot, Intent, Language, Response, TrainingExample
+from .demo import DemoBooking
 from .dialogue import BUILTIN_ENTITIES, Entity, EntityValue, IntentContext, Slot
 from .registry import ModelVersion, TrainingJob
 
 __all__ = [
     "BUILTIN_ENTITIES",
     "Bot",
+    "DemoBooking",
     "Entity",
     "EntityValue",
     "Intent",

@@ -1,8 +1,22 @@
 import uuid
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+
+
+# An intent's action: a relative path appended to the bot's action base URL (no "..", no scheme, no query).
+ACTION_NAME = r"^([\w-]+(\.[\w-]+)*)(/[\w-]+(\.[\w-]+)*)*$|^$"
+
+
+def texts_by_language_validator(value: object) -> None:
+    """{"en": ["…", …], "es": [...]}: a list of non-empty texts per language, one of them picked at random."""
+    if not isinstance(value, dict) or not all(
+        isinstance(texts, list) and all(isinstance(text, str) and text.strip() for text in texts)
+        for texts in value.values()
+    ):
+        raise ValidationError('Expected non-empty texts by language: {"en": ["…"], "es": ["…"]}.')
 
 
 class Language(models.TextChoices):
@@ -25,6 +39,23 @@ class Bot(models.Model):
     fallback_responses = models.JSONField(
         default=dict, blank=True, help_text='Fallback answers by language: {"en": ["Sorry…"], "es": ["Perdona…"]}.'
     )
+    action_url = models.URLField(
+        "action base URL", max_length=500, blank=True,
+        help_text="Your backend's actions endpoint, e.g. https://shop.example.com/charla/actions/; an intent's "
+        "action name is appended. Blank: no action is called and intents answer with their responses.",
+    )
+    action_secret = models.CharField(
+        max_length=200, blank=True,
+        help_text="Shared secret: each action call is signed with HMAC-SHA256 under it (docs/actions.md).",
+    )
+    action_timeout = models.FloatField(
+        "action timeout (seconds)", default=5.0, validators=[MinValueValidator(0.1), MaxValueValidator(30.0)],
+        help_text="A backend that has not answered by then gets the action failure response.",
+    )
+    action_failure_responses = models.JSONField(
+        default=dict, blank=True, validators=[texts_by_language_validator],
+        help_text='Said when an action fails (backend down, slow, error, bad answer), by language: {"en": ["…"]}.',
+    )
     dialogue_revision = models.UUIDField(
         default=uuid.uuid4,
         editable=False,
@@ -39,7 +70,10 @@ class Bot(models.Model):
             models.CheckConstraint(
                 condition=Q(confidence_threshold__gte=0) & Q(confidence_threshold__lte=1),
                 name="bot_threshold_between_0_and_1",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(action_timeout__gte=0.1) & Q(action_timeout__lte=30), name="bot_action_timeout_in_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -55,10 +89,18 @@ class Intent(models.Model):
     name = models.SlugField(max_length=100, help_text="Slug name, e.g. order_status.")
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    action = models.CharField(
+        max_length=200, blank=True, validators=[RegexValidator(ACTION_NAME, "Letters, digits, _ - . and /.")],
+        help_text="Called when the dialogue reaches this intent (its form completed): the bot's action base URL "
+        "+ this path, e.g. book_table. Blank: the intent answers with its responses.",
+    )
 
     class Meta:
         ordering = ["bot", "name"]
-        constraints = [models.UniqueConstraint(fields=["bot", "name"], name="intent_unique_name_per_bot")]
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "name"], name="intent_unique_name_per_bot"),
+            models.CheckConstraint(condition=Q(action__regex=ACTION_NAME), name="intent_action_is_a_path"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.bot.slug}:{self.name}"

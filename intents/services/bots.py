@@ -3,10 +3,17 @@
 import uuid
 from typing import Any
 
+from django.core.validators import RegexValidator, URLValidator
 from django.db import transaction
 
 from ..dialogue import bot_dialogue_load
 from ..models import Bot, Intent, Response, TrainingExample
+from ..models.bots import ACTION_NAME, texts_by_language_validator
+
+# The definition's "actions" keys and the Bot fields they set; a key left out keeps the bot's current value,
+# so a definition can name the actions while each deployment sets its own URL and secret (docs/actions.md).
+ACTION_SETTINGS = {"url": "action_url", "secret": "action_secret", "timeout": "action_timeout",
+                   "failure": "action_failure_responses"}  # fmt: skip
 
 
 @transaction.atomic
@@ -20,17 +27,27 @@ def bot_load_definition(*, definition: dict[str, Any]) -> Bot:
             "confidence_threshold": definition.get("confidence_threshold", 0.5),
             "fallback_responses": definition.get("fallback", {}),
             "allowed_origins": definition.get("allowed_origins", []),
+            **_action_settings(definition.get("actions", {})),
         },
     )
     for item in definition["intents"]:
+        RegexValidator(ACTION_NAME, f"intent {item['slug']}: action must be a relative path")(item.get("action", ""))
         intent, _ = Intent.objects.update_or_create(
-            bot=bot, name=item["slug"], defaults={"description": item.get("description", ""), "active": True}
+            bot=bot, name=item["slug"],
+            defaults={"description": item.get("description", ""), "active": True, "action": item.get("action", "")},
         )
         _sync_texts(TrainingExample, intent, item["examples"])
         _sync_texts(Response, intent, item["responses"])
     bot_dialogue_load(bot=bot, definition=definition)
     dialogue_revision_bump(bot_id=bot.pk)  # the bulk writes above send no signals
     return bot
+
+
+def _action_settings(actions: dict[str, Any]) -> dict[str, Any]:
+    if actions.get("url"):
+        URLValidator(schemes=["http", "https"])(actions["url"])
+    texts_by_language_validator(actions.get("failure", {}))
+    return {field: actions[key] for key, field in ACTION_SETTINGS.items() if key in actions}
 
 
 def dialogue_revision_bump(*, bot_id: int | None) -> None:

@@ -1,0 +1,83 @@
+"""Actions' configuration from a bot definition, and the demo restaurant's action endpoint, which refuses what
+is not signed by Charla and books once per key."""
+
+import io
+import json
+import time
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from intents.action_signing import action_signature
+from intents.demo import demo_action_secret
+from intents.models import Bot, DemoBooking, Intent
+from intents.services import bot_load_definition
+
+pytestmark = pytest.mark.django_db
+URL = "/demo/actions/book_table"
+SLOTS = {"people": 2, "when": "2026-12-24T20:30", "email": "ana@example.com"}
+
+
+def post(client, payload: dict, *, secret: str | None = None, timestamp: int | None = None, key: str = "m1"):
+    body = json.dumps(payload).encode()
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = action_signature(secret=secret or demo_action_secret(), timestamp=timestamp, body=body)
+    return client.post(URL, body, content_type="application/json", HTTP_X_CHARLA_SIGNATURE=signature,
+                       HTTP_X_CHARLA_TIMESTAMP=str(timestamp), HTTP_IDEMPOTENCY_KEY=key)  # fmt: skip
+
+
+def test_a_signed_call_books_once_per_idempotency_key(client):
+    """The same call delivered twice (at-least-once) stores one booking and answers with the same reference."""
+    first = post(client, {"slots": SLOTS, "language": "es"})
+    again = post(client, {"slots": SLOTS, "language": "es"})
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    booking = DemoBooking.objects.get()
+    assert first.json()["slots"] == {"booking_ref": booking.reference}
+    assert first.json()["text"].startswith("¡Reservado! Mesa para 2 el 2026-12-24 a las 20:30")
+
+
+@pytest.mark.parametrize("fault", ["wrong secret", "replayed", "tampered"])
+def test_an_unsigned_replayed_or_tampered_call_is_refused_and_books_nothing(client, fault):
+    """401 with a JSON error for a wrong secret, a timestamp ten minutes old, or a body changed after signing."""
+    if fault == "tampered":
+        body = json.dumps({"slots": SLOTS}).encode()
+        timestamp = int(time.time())
+        signature = action_signature(secret=demo_action_secret(), timestamp=timestamp, body=body)
+        response = client.post(URL, body.replace(b"2,", b"20,"), content_type="application/json",
+                               HTTP_X_CHARLA_SIGNATURE=signature, HTTP_X_CHARLA_TIMESTAMP=str(timestamp),
+                               HTTP_IDEMPOTENCY_KEY="m1")  # fmt: skip
+    else:
+        response = post(client, {"slots": SLOTS}, secret="not-the-secret" if fault == "wrong secret" else None,
+                        timestamp=int(time.time()) - 600 if fault == "replayed" else None)  # fmt: skip
+    assert response.status_code == 401 and response.json()["error"] == "bad_signature"
+    assert not DemoBooking.objects.exists()
+
+
+def test_a_booking_with_invalid_slots_or_a_get_is_refused_with_a_json_error(client):
+    """422 for an invalid e-mail (Charla treats it as a failed action: the visitor gets the failure response),
+    405 for a GET; nothing is stored."""
+    response = post(client, {"slots": {**SLOTS, "email": "not-an-address"}})
+    assert response.status_code == 422 and response.json()["error"] == "invalid_booking"
+    response = client.get(URL)
+    assert (response.status_code, response.json()["error"], response["Allow"]) == (405, "method_not_allowed", "POST")
+    assert not DemoBooking.objects.exists()
+
+
+def test_a_definition_sets_the_actions_it_names_and_keeps_the_rest(demo_definition):
+    """load_demo_bot points the booking at CHARLA_DEMO_ACTION_URL with the demo secret; a definition without a
+    URL keeps the bot's; an action name that is not a relative path is refused and changes nothing."""
+    call_command("load_demo_bot", action_url="http://127.0.0.1:8123/demo/actions/", stdout=io.StringIO())
+    bot = Bot.objects.get(slug="demo")
+    assert (bot.action_url, bot.action_secret) == ("http://127.0.0.1:8123/demo/actions/", demo_action_secret())
+    assert bot.action_failure_responses["en"] and bot.action_timeout == 5
+    assert Intent.objects.get(bot=bot, name="book_table").action == "book_table"
+    bot_load_definition(definition=demo_definition)
+    assert Bot.objects.get(slug="demo").action_url == "http://127.0.0.1:8123/demo/actions/"
+    bad = {**demo_definition, "intents": [{**demo_definition["intents"][0], "action": "../admin"}]}
+    with pytest.raises(ValidationError, match="relative path"):
+        bot_load_definition(definition=bad)
+    assert not Intent.objects.filter(action="../admin").exists()
+    with pytest.raises(ValidationError, match="non-empty texts"):
+        bot_load_definition(definition={**demo_definition, "actions": {"failure": {"en": "not a list"}}})
