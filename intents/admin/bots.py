@@ -21,6 +21,7 @@ from ..models import (
 )
 from ..services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
 from ..services.registry import EVALUATION_PLOT
+from .interchange import BotInterchangeAdminMixin
 
 
 class TrainingExampleInline(admin.TabularInline):
@@ -61,7 +62,7 @@ class EntityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Bot)
-class BotAdmin(admin.ModelAdmin):
+class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "languages", "confidence_threshold", "created_at")
     search_fields = ("slug", "name")
     actions = ["train", "train_and_promote", "roll_back"]

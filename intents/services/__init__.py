@@ -1,6 +1,7 @@
 """Writes for bots, their models and training jobs, and prediction (one module per concern)."""
 
 from .bots import bot_load_definition
+from .interchange import BotImport, bot_export, bot_import
 from .prediction import NoModelError, intent_predict, intent_predict_batch
 from .registry import (
     ModelVersionError,
@@ -14,6 +15,9 @@ from .registry import (
 from .training import training_job_request, training_job_run, training_jobs_fail_stale
 
 __all__ = [
+    "BotImport",
+    "bot_export",
+    "bot_import",
     "ModelVersionError",
     "NoModelError",
     "bot_load_definition",
