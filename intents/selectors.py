@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import Bot, Entity, Intent, IntentContext, ModelVersion, TrainingExample
+from .models import Bot, Entity, Intent, IntentContext, ModelVersion, TrainingExample, TrainingJob
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,15 @@ def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | 
     if number is None:
         return production_version_for_bot(bot_id=bot.pk)
     return ModelVersion.objects.filter(bot=bot, version=number).first()
+
+
+def training_job_for_version(*, version: ModelVersion) -> TrainingJob | None:
+    """The job that trained `version`, if a job did (versions trained by `train_intents` have none)."""
+    return TrainingJob.objects.filter(version=version).first()
+
+
+def training_job_get(*, job_id: int) -> TrainingJob | None:
+    return TrainingJob.objects.select_related("version").filter(pk=job_id).first()
 
 
 @dataclass(frozen=True)

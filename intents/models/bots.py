@@ -25,6 +25,11 @@ class Bot(models.Model):
     fallback_responses = models.JSONField(
         default=dict, blank=True, help_text='Fallback answers by language: {"en": ["Sorry…"], "es": ["Perdona…"]}.'
     )
+    retrain_nightly = models.BooleanField(
+        default=False,
+        help_text="Every night, if its examples changed since the last trained version, train a candidate and make "
+        "it production only if its cross-validated accuracy is not lower than production's.",
+    )
     dialogue_revision = models.UUIDField(
         default=uuid.uuid4,
         editable=False,
