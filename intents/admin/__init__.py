@@ -1,4 +1,6 @@
 """The intents admin: one module per area, each registering its own model admins."""
 
-from . import bots  # noqa: F401
-from . import training  # noqa: F401
+from . import (
+    bots,  # noqa: F401
+    training,  # noqa: F401
+)

@@ -19,9 +19,9 @@ from ..models import (
     TrainingExample,
     TrainingJob,
 )
+from ..selectors import training_job_for_version
 from ..services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
 from ..services.registry import EVALUATION_PLOT
-from ..selectors import training_job_for_version
 from .interchange import BotInterchangeAdminMixin
 from .training import training_decision_text
 

@@ -22,7 +22,9 @@ class BotImportForm(forms.Form):
     fmt = forms.ChoiceField(label="Format", choices=[("", "Guess from the file"), *[(f, f) for f in FORMATS]],
                             required=False)  # fmt: skip
     lang = forms.ChoiceField(
-        label="Language", required=False, choices=[("", "From the file (default en)"), *Language.choices],
+        label="Language",
+        required=False,
+        choices=[("", "From the file (default en)"), *Language.choices],
         help_text="Language of a Rasa project without config.yml, or of CSV rows without a lang column.",
     )
 

@@ -5,7 +5,6 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.views.decorators.cache import never_cache
 
 from ..models import TrainingJob
 from ..selectors import training_job_get
@@ -41,7 +40,9 @@ class TrainingJobAdmin(admin.ModelAdmin):
     list_display = ("id", "bot", "trigger", "status", "stage", "percent", "version", "decision", "requested_by",
                     "created_at", "finished_at")  # fmt: skip
     list_filter = ("bot", "status", "trigger", "decision")
-    readonly_fields = ["live_progress", "outcome"] + [field.name for field in TrainingJob._meta.fields]
+    # Status, stage, percent, error, version and decision are inside the two live fields.
+    fields = readonly_fields = ["live_progress", "outcome", "bot", "trigger", "promotion", "requested_by",
+                                "created_at", "started_at", "heartbeat_at", "finished_at"]  # fmt: skip
 
     class Media:
         js = ["admin/charla-progress.js"]
@@ -49,14 +50,17 @@ class TrainingJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # written by the worker only: the page is a view
+
     def get_urls(self):
         progress = path("<int:pk>/progress.json", self.admin_site.admin_view(self.progress_view),
                         name="intents_trainingjob_progress")  # fmt: skip
         return [progress, *super().get_urls()]
 
-    @never_cache
     def progress_view(self, request, pk: int) -> JsonResponse:
-        """JSON for the polling script; staff only (admin_view), and the user must be allowed to view jobs."""
+        """JSON for the polling script, never cached; staff only (admin_view sends others to the login page),
+        and only for users allowed to view training jobs."""
         if not self.has_view_permission(request):
             return JsonResponse({"error": "You may not view training jobs."}, status=403)
         job = training_job_get(job_id=pk)
@@ -83,8 +87,8 @@ class TrainingJobAdmin(admin.ModelAdmin):
         return _live(
             obj, '<strong data-progress-field="status_display">{}</strong> · <span data-progress-field="stage">{}'
             '</span> · <progress max="100" value="{}" data-progress-field="progress"></progress> '
-            '<span data-progress-field="progress">{}</span> %<div data-progress-field="error" class="errornote" '
-            "data-progress-hide-empty {}>{}</div>",
+            '<span data-progress-field="progress">{}</span> %<p data-progress-field="error" '
+            "data-progress-hide-empty {}>{}</p>",
             obj.get_status_display(), obj.stage or "–", obj.progress, obj.progress,
             "" if obj.error else "hidden", obj.error,
         )  # fmt: skip

@@ -63,5 +63,7 @@ def definition_to_file(fmt: str, definition: Definition, *, language: str | None
     if fmt == "dialogflow":
         return f"{slug}-dialogflow.zip", write_zip(dialogflow_from_definition(definition))
     if fmt == "rasa":
-        return f"{slug}-rasa{'-' + language if language else ''}.zip", write_zip(rasa_from_definition(definition, language=language))
+        return f"{slug}-rasa{'-' + language if language else ''}.zip", write_zip(
+            rasa_from_definition(definition, language=language)
+        )
     raise ValueError(f"unknown format {fmt!r}")

@@ -31,7 +31,9 @@ class ImportFormatError(ValueError):
 
 def check_name(name: object, what: str, file: str, line: int | None) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ImportFormatError(file, f"{what} {name!r} is not a valid name (letters, digits, - and _, up to 100).", line)
+        raise ImportFormatError(
+            file, f"{what} {name!r} is not a valid name (letters, digits, - and _, up to 100).", line
+        )
     return name
 
 
@@ -117,6 +119,8 @@ def check_limits(definition: Definition, file: str) -> None:
             try:
                 re.compile(entity["pattern"])
             except re.error as exc:
-                raise ImportFormatError(file, f"entity {entity['name']!r}: invalid regular expression ({exc}).") from exc
+                raise ImportFormatError(
+                    file, f"entity {entity['name']!r}: invalid regular expression ({exc})."
+                ) from exc
         for value in entity["values"]:
             check_text(value["value"], f"{file} (entity {entity['name']})", None, limit=200)

@@ -27,7 +27,10 @@ def dialogflow_to_definition(files: Files, *, notes: list[str]) -> Definition:
     if "agent.json" not in files:
         raise ImportFormatError("upload", "no agent.json: not a Dialogflow ES agent export.")
     agent = _json("agent.json", files)
-    languages = [check_language(lang, "agent.json") for lang in [agent.get("language", "en"), *agent.get("supportedLanguages", [])]]
+    languages = [
+        check_language(lang, "agent.json")
+        for lang in [agent.get("language", "en"), *agent.get("supportedLanguages", [])]
+    ]
     definition: Definition = {"languages": list(dict.fromkeys(languages)), "intents": [], "fallback": {}}
     if agent.get("displayName"):
         definition["name"] = str(agent["displayName"])[:100]
@@ -69,11 +72,18 @@ def _intent(file: str, data: dict, files: Files, definition: Definition, notes: 
     if sets:
         minutes = extra.get("context_minutes", {})
         contexts["sets"] = [
-            {"name": _slug(c["name"]), "turns": int(c.get("lifespan", 5)), "minutes": int(minutes.get(_slug(c["name"]), 20))}
+            {
+                "name": _slug(c["name"]),
+                "turns": int(c.get("lifespan", 5)),
+                "minutes": int(minutes.get(_slug(c["name"]), 20)),
+            }
             for c in sets
         ]
-    intent: dict[str, Any] = {"slug": slug, "examples": _usersays(slug, data.get("name", ""), files, definition["languages"]),
-                              "responses": {lang: t for lang, t in texts.items() if t}}  # fmt: skip
+    intent: dict[str, Any] = {
+        "slug": slug,
+        "examples": _usersays(data.get("name", ""), files, definition["languages"]),
+        "responses": {lang: t for lang, t in texts.items() if t},
+    }
     if "description" in extra:
         intent["description"] = str(extra["description"])
     if contexts:
@@ -112,7 +122,7 @@ def _messages(file: str, messages: list[dict], languages: list[str]) -> tuple[di
     return texts, payloads
 
 
-def _usersays(slug: str, name: str, files: Files, languages: list[str]) -> dict[str, list[str]]:
+def _usersays(name: str, files: Files, languages: list[str]) -> dict[str, list[str]]:
     examples: dict[str, list[str]] = {}
     for lang in languages:
         file = f"intents/{name}_usersays_{lang}.json"
@@ -130,9 +140,13 @@ def _slots(file: str, parameters: list[dict], notes: list[str]) -> list[dict]:
     slots = []
     for parameter in parameters:
         data_type = parameter.get("dataType", "")
-        entity = SYS_ENTITIES.get(data_type) or (_slug(data_type[1:]) if data_type.startswith("@") and not data_type.startswith("@sys.") else None)
+        entity = SYS_ENTITIES.get(data_type) or (
+            _slug(data_type[1:]) if data_type.startswith("@") and not data_type.startswith("@sys.") else None
+        )
         if entity is None:
-            notes.append(f"{file}: parameter {parameter.get('name')!r} of type {data_type!r} has no Charla entity; skipped.")
+            notes.append(
+                f"{file}: parameter {parameter.get('name')!r} of type {data_type!r} has no Charla entity; skipped."
+            )
             continue
         prompts: dict[str, list[str]] = {}
         for prompt in parameter.get("prompts") or []:
@@ -164,8 +178,11 @@ def _entities(files: Files, languages: list[str]) -> list[dict]:
             for entry in entries:
                 synonyms = tuple(s for s in entry.get("synonyms", []) if s != entry["value"])
                 values.setdefault((entry["value"], synonyms), []).append(lang)
-        entities.append({"name": name, "kind": "lookup", "pattern": "", "values": [
-            {"value": value, "synonyms": list(synonyms), "language": "" if len(langs) == len(by_language) else lang}
-            for (value, synonyms), langs in values.items() for lang in (langs[:1] if len(langs) == len(by_language) else langs)
-        ]})  # fmt: skip
+        every = len(by_language)  # a value in every language, with the same synonyms, is matched in any language
+        rows = [
+            {"value": value, "synonyms": list(synonyms), "language": "" if len(langs) == every else lang}
+            for (value, synonyms), langs in values.items()
+            for lang in (langs[:1] if len(langs) == every else langs)
+        ]
+        entities.append({"name": name, "kind": "lookup", "pattern": "", "values": rows})
     return entities

@@ -47,7 +47,10 @@ def _intent(current: dict[str, Any], imported: dict[str, Any], covered: list[str
     if "slots" in imported:
         old = {slot["name"]: slot for slot in current.get("slots", [])}
         intent["slots"] = [
-            {**slot, "prompts": _by_language(old.get(slot["name"], {}).get("prompts", {}), slot.get("prompts", {}), covered)}
+            {
+                **slot,
+                "prompts": _by_language(old.get(slot["name"], {}).get("prompts", {}), slot.get("prompts", {}), covered),
+            }
             for slot in imported["slots"]
         ]
     if "context_responses" in imported:
@@ -72,6 +75,8 @@ def _entities(current: list[dict], imported: list[dict], covered: list[str]) -> 
     """Imported entities replace those of the same name; values of languages the import does not cover stay."""
     entities = {entity["name"]: entity for entity in deepcopy(current)}
     for entity in imported:
-        kept = [v for v in entities.get(entity["name"], {}).get("values", []) if v.get("language") not in ("", *covered)]
+        kept = [
+            v for v in entities.get(entity["name"], {}).get("values", []) if v.get("language") not in ("", *covered)
+        ]
         entities[entity["name"]] = {**entity, "values": kept + entity.get("values", [])}
     return list(entities.values())

@@ -127,7 +127,9 @@ class _ProjectReader:
             if not raw.strip():
                 continue
             if not raw.lstrip().startswith("- "):
-                raise ImportFormatError(file, f"example lines start with '- ', found {raw.strip()!r}.", first + 1 + offset)
+                raise ImportFormatError(
+                    file, f"example lines start with '- ', found {raw.strip()!r}.", first + 1 + offset
+                )
             texts.append(self._example(file, raw.lstrip()[2:], first + 1 + offset))
         return texts
 
@@ -167,4 +169,3 @@ def _entity_values_for_every_language(definition: Definition, projects: int) -> 
 
 def _same_everywhere(values: list[dict], projects: int) -> bool:
     return len(values) == projects and all(sorted(v["synonyms"]) == sorted(values[0]["synonyms"]) for v in values)
-

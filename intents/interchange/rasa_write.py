@@ -70,7 +70,9 @@ def _domain(definition: Definition, lang: str) -> dict:
     for intent in definition["intents"]:
         name = intent["slug"]
         buttons = intent.get("buttons", {}).get(lang)
-        variations = [{"text": t, **({"buttons": buttons} if buttons else {})} for t in intent.get("responses", {}).get(lang, [])]
+        variations = [
+            {"text": t, **({"buttons": buttons} if buttons else {})} for t in intent.get("responses", {}).get(lang, [])
+        ]
         for item in intent.get("context_responses", []):
             condition = [{"type": "slot", "name": item["context"], "value": True}]
             variations += [{"text": t, "condition": condition} for t in item["responses"].get(lang, [])]

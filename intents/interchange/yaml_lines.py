@@ -26,7 +26,9 @@ def yaml_read(file: str, text: str) -> Any:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ImportFormatError(file, f"invalid YAML: {exc.problem or exc.context}.", mark.line + 1 if mark else None) from exc
+        raise ImportFormatError(
+            file, f"invalid YAML: {exc.problem or exc.context}.", mark.line + 1 if mark else None
+        ) from exc
     except yaml.YAMLError as exc:
         raise ImportFormatError(file, f"invalid YAML: {exc}.") from exc
 

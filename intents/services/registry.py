@@ -134,13 +134,14 @@ def model_version_promote_if_not_worse(*, version: ModelVersion) -> PromotionDec
     if production is None:
         promoted, reason = True, "There was no production version."
     elif candidate is None:
-        promoted, reason = False, f"{version} has no cross-validated accuracy: {version.evaluation.get('skipped', 'not evaluated')}."
+        skipped = version.evaluation.get("skipped", "not evaluated")
+        promoted, reason = False, f"{version} has no cross-validated accuracy: {skipped}."
     elif current is None:
         promoted, reason = False, f"Production ({production}) has no cross-validated accuracy to compare with."
-    elif candidate >= current:
-        promoted, reason = True, f"Its accuracy {candidate:.2f} % is not lower than production's {current:.2f} % (v{production.version})."
     else:
-        promoted, reason = False, f"Its accuracy {candidate:.2f} % is lower than production's {current:.2f} % (v{production.version})."
+        promoted = candidate >= current
+        comparison = "is not lower than" if promoted else "is lower than"
+        reason = f"Its accuracy {candidate:.2f} % {comparison} production's {current:.2f} % (v{production.version})."
     if promoted:
         model_version_promote(version=version)
     decision = TrainingJob.Decision.PROMOTED if promoted else TrainingJob.Decision.KEPT

@@ -1,4 +1,4 @@
-"""Training jobs requested from the admin and run by a worker on the `training` queue."""
+"""Training jobs, requested from the admin or by the nightly retraining, run by a worker on the `training` queue."""
 
 import logging
 import threading

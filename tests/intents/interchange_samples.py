@@ -223,18 +223,38 @@ responses:
 
 def dialogflow_agent_zip() -> bytes:
     """A Dialogflow ES agent, as "Export and restore" writes one: Spanish first, English supported."""
+
     def intent(name, messages, contexts=(), affected=(), parameters=(), fallback=False):
-        return {"id": name, "name": name, "auto": True, "contexts": list(contexts), "responses": [{
-            "resetContexts": False, "action": "input.unknown" if fallback else "", "affectedContexts": list(affected),
-            "parameters": list(parameters), "messages": messages, "speech": []}], "priority": 500000,
-            "webhookUsed": False, "webhookForSlotFilling": False, "fallbackIntent": fallback, "events": []}
+        return {
+            "id": name,
+            "name": name,
+            "auto": True,
+            "contexts": list(contexts),
+            "responses": [
+                {
+                    "resetContexts": False,
+                    "action": "input.unknown" if fallback else "",
+                    "affectedContexts": list(affected),
+                    "parameters": list(parameters),
+                    "messages": messages,
+                    "speech": [],
+                }
+            ],
+            "priority": 500000,
+            "webhookUsed": False,
+            "webhookForSlotFilling": False,
+            "fallbackIntent": fallback,
+            "events": [],
+        }
 
     def text(lang, *speech):
         return {"type": 0, "lang": lang, "condition": "", "speech": list(speech)}
 
     def says(*texts):
-        return [{"id": str(i), "data": [{"text": t, "userDefined": False}], "isTemplate": False, "count": 0,
-                 "updated": 0} for i, t in enumerate(texts)]
+        return [
+            {"id": str(i), "data": [{"text": t, "userDefined": False}], "isTemplate": False, "count": 0, "updated": 0}
+            for i, t in enumerate(texts)
+        ]
 
     files = {
         "agent.json": {"description": "", "language": "es", "supportedLanguages": ["en"], "displayName": "Pizzería",

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def normalized(definition: dict) -> dict:
     """A definition with its lists in a fixed order and its identity (slug) left out, for comparison."""
+
     def sort(value):
         if isinstance(value, dict):
             return {k: sort(v) for k, v in value.items() if k != "slug" or "examples" in value}
@@ -70,7 +71,9 @@ def test_a_bilingual_rasa_export_is_one_project_per_language(demo_bot):
     assert {"en/config.yml", "en/domain.yml", "en/data/nlu.yml", "es/data/nlu.yml", "charla.yml"} <= set(files)
     assert "language: es" in files["es/config.yml"] and "- hola\n" in files["es/data/nlu.yml"]
     single = unzip(bot_export(bot=demo_bot, fmt="rasa", language="es")[1])
-    assert "data/nlu.yml" in single and "- hola\n" in single["data/nlu.yml"] and "- hello\n" not in single["data/nlu.yml"]
+    assert (
+        "data/nlu.yml" in single and "- hola\n" in single["data/nlu.yml"] and "- hello\n" not in single["data/nlu.yml"]
+    )
 
 
 def test_csv_export_then_import_round_trips_the_examples(demo_bot):
@@ -79,6 +82,7 @@ def test_csv_export_then_import_round_trips_the_examples(demo_bot):
     assert content.decode().startswith("intent,text,lang\n")
     bot_import(slug="copy", fmt="csv", files={name: content.decode()})
     copy = Bot.objects.get(slug="copy")
+
     def examples(bot):
         return sorted(TrainingExample.objects.filter(intent__bot=bot).values_list("intent__name", "language", "text"))
 
@@ -105,7 +109,10 @@ def test_the_rasa_mood_bot_imports_with_its_responses_forms_and_entities(db, tmp
     assert restaurant == {"I want a table for 4 people", "book a vegetarian restaurant", "find me a veggie place",
                           "somewhere italian for dinner"}  # fmt: skip
     slots = list(Slot.objects.filter(intent__bot=bot).values_list("name", "entity", "prompts"))
-    assert slots == [("cuisine", "cuisine", {"en": ["What cuisine?"]}), ("num_people", "sys.number", {"en": ["How many people?"]})]
+    assert slots == [
+        ("cuisine", "cuisine", {"en": ["What cuisine?"]}),
+        ("num_people", "sys.number", {"en": ["How many people?"]}),
+    ]
     cuisine = Entity.objects.get(bot=bot, name="cuisine")
     assert cuisine.kind == "lookup"
     assert sorted(cuisine.values.values_list("value", "synonyms")) == [
@@ -127,12 +134,21 @@ def test_a_dialogflow_agent_zip_imports_from_the_admin(admin_client):
     assert bot.fallback_responses == {"es": ["No te he entendido."], "en": ["Sorry, what was that?"]}
     order = Intent.objects.get(bot=bot, name="order_pizza")
     assert sorted(order.examples.values_list("language", "text")) == [
-        ("en", "I want a pizza"), ("en", "a mushroom pizza please"), ("es", "quiero una pizza de champiñones")]
+        ("en", "I want a pizza"),
+        ("en", "a mushroom pizza please"),
+        ("es", "quiero una pizza de champiñones"),
+    ]
     assert sorted(order.responses.values_list("language", flat=True)) == ["en", "es"]
     assert list(order.contexts.values_list("name", "direction", "lifespan_turns")) == [("ordered", "sets", 3)]
-    assert list(order.slots.values_list("name", "entity", "required")) == [("topping", "topping", True), ("size", "sys.number", False)]
+    assert list(order.slots.values_list("name", "entity", "required")) == [
+        ("topping", "topping", True),
+        ("size", "sys.number", False),
+    ]
     assert sorted(Entity.objects.get(bot=bot, name="topping").values.values_list("value", "synonyms", "language")) == [
-        ("champiñones", ["setas"], "es"), ("mushroom", ["mushrooms"], "en"), ("queso", [], "")]
+        ("champiñones", ["setas"], "es"),
+        ("mushroom", ["mushrooms"], "en"),
+        ("queso", [], ""),
+    ]
     assert Intent.objects.filter(bot=bot, name="default_welcome_intent").exists()
     page = admin_client.get(f"/admin/intents/bot/{bot.pk}/change/").content.decode()
     assert "sys.geo-city" in page  # the note on what was skipped
@@ -154,31 +170,51 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
     nlu = 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - howdy partner\n'
     domain = 'version: "3.1"\nresponses:\n  utter_greet:\n  - text: "Yo!"\n'
     folder = write(tmp_path / "p", {"data/nlu.yml": nlu, "domain.yml": domain})
-    spanish_before = set(TrainingExample.objects.filter(intent__bot=demo_bot, language="es").values_list("text", flat=True))
+    spanish_before = set(
+        TrainingExample.objects.filter(intent__bot=demo_bot, language="es").values_list("text", flat=True)
+    )
     call_command("import_bot", str(folder), "--bot", "demo", "--lang", "en", stdout=io.StringIO())
     greet = Intent.objects.get(bot=demo_bot, name="greet")
     assert list(greet.examples.filter(language="en").values_list("text", flat=True)) == ["howdy partner"]
     assert list(greet.responses.filter(language="en").values_list("text", flat=True)) == ["Yo!"]
-    assert set(TrainingExample.objects.filter(intent__bot=demo_bot, language="es").values_list("text", flat=True)) == spanish_before
+    assert (
+        set(TrainingExample.objects.filter(intent__bot=demo_bot, language="es").values_list("text", flat=True))
+        == spanish_before
+    )
     assert Intent.objects.get(bot=demo_bot, name="book_table").slots.count() == 3
 
 
 @pytest.mark.parametrize(
     "files, expected",
     [
-        ({"data/nlu.yml": 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n  - oops: [\n'},
-         "data/nlu.yml, line 6: invalid YAML"),
-        ({"data/nlu.yml": 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    hello\n'},
-         "data/nlu.yml, line 6: example lines start with '- '"),
-        ({"data/nlu.yml": 'nlu:\n- intent: greet\n  examples: |\n    - hi\n- intent: "bad name!"\n  examples: "- x"\n'},
-         "data/nlu.yml, line 5: intent 'bad name!' is not a valid name"),
-        ({"examples.csv": "intent,text,lang\ngreet,hola,es\ngreet,hi,en,extra\n"},
-         "examples.csv, line 3: expected 2 or 3 columns"),
+        (
+            {"data/nlu.yml": 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n  - oops: [\n'},
+            "data/nlu.yml, line 6: invalid YAML",
+        ),
+        (
+            {"data/nlu.yml": 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    hello\n'},
+            "data/nlu.yml, line 6: example lines start with '- '",
+        ),
+        (
+            {
+                "data/nlu.yml": 'nlu:\n- intent: greet\n  examples: |\n    - hi\n- intent: "bad name!"\n  examples: "- x"\n'
+            },
+            "data/nlu.yml, line 5: intent 'bad name!' is not a valid name",
+        ),
+        (
+            {"examples.csv": "intent,text,lang\ngreet,hola,es\ngreet,hi,en,extra\n"},
+            "examples.csv, line 3: expected 2 or 3 columns",
+        ),
         ({"examples.csv": "greet,hola,es\ngreet,bonjour,fr\n"}, "examples.csv, line 2: language 'fr' is not supported"),
         ({"agent.json": '{"language": "en",\n "displayName": "x",\n}'}, "agent.json, line 3: invalid JSON"),
-        ({"agent.json": '{"language": "en"}', "intents/a.json": '{"name": "a", "responses": [{}]}',
-          "intents/a_usersays_en.json": '[{"data": [{"text": "' + "x" * 501 + '"}]}]'},
-         "intents/a_usersays_en.json [phrase 1]: text longer than 500 characters"),
+        (
+            {
+                "agent.json": '{"language": "en"}',
+                "intents/a.json": '{"name": "a", "responses": [{}]}',
+                "intents/a_usersays_en.json": '[{"data": [{"text": "' + "x" * 501 + '"}]}]',
+            },
+            "intents/a_usersays_en.json [phrase 1]: text longer than 500 characters",
+        ),
     ],
 )
 def test_a_bad_file_names_the_file_and_line_and_changes_nothing(demo_bot, tmp_path, files, expected):

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def version(bot: Bot, number: int, artifact, accuracy: float | None, stage=ModelVersion.Stage.CANDIDATE, **kwargs):
-    evaluation = {"accuracy": accuracy, "method": "cross-validation"} if accuracy is not None else {"skipped": "too few"}
+    evaluation = (
+        {"accuracy": accuracy, "method": "cross-validation"} if accuracy is not None else {"skipped": "too few"}
+    )
     return ModelVersion.objects.create(
         bot=bot, version=number, stage=stage, encoder="all-MiniLM-L6-v2", data_fingerprint=kwargs.get("fingerprint", "old"),
         artifact_path=str(artifact), evaluation=evaluation, evaluated_at=bot.created_at,
@@ -31,7 +33,12 @@ def test_the_nightly_task_trains_changed_bots_and_promotes_a_better_candidate(
         assert tasks.bots_retrain_changed() == 1
 
     job = TrainingJob.objects.get(bot=demo_bot)
-    assert (job.status, job.trigger, job.promotion, job.decision) == ("succeeded", "scheduled", "if_not_worse", "promoted")
+    assert (job.status, job.trigger, job.promotion, job.decision) == (
+        "succeeded",
+        "scheduled",
+        "if_not_worse",
+        "promoted",
+    )
     assert job.production_accuracy == 60.0 and job.candidate_accuracy >= 60.0
     assert f"not lower than production's 60.00 % (v{old.version})" in job.decision_reason
     assert job.version.stage == ModelVersion.Stage.PRODUCTION and job.version.version == 2
@@ -60,7 +67,7 @@ def test_a_less_accurate_candidate_leaves_production_in_place(demo_bot, demo_art
 
 
 def test_an_equally_accurate_candidate_is_promoted(demo_bot, demo_artifact):
-    """"Not lower" includes equal: the new examples are served."""
+    """ "Not lower" includes equal: the new examples are served."""
     version(demo_bot, 1, demo_artifact, 90.0, stage=ModelVersion.Stage.PRODUCTION)
     candidate = version(demo_bot, 2, demo_artifact, 90.0)
     assert model_version_promote_if_not_worse(version=candidate).decision == "promoted"
@@ -82,3 +89,20 @@ def test_a_bot_with_a_job_in_progress_is_not_queued_twice(demo_bot):
     Bot.objects.filter(pk=demo_bot.pk).update(retrain_nightly=True)
     TrainingJob.objects.create(bot=demo_bot, status=TrainingJob.Status.RUNNING)
     assert tasks.bots_retrain_changed() == 0
+
+
+def test_the_progress_endpoint_is_json_for_staff_only(demo_bot, admin_client, client, django_user_model):
+    """progress.json gives status, stage and percent to staff allowed to view jobs; a staff user without that
+    permission gets a JSON 403, an unknown job a JSON 404, and a visitor the login page."""
+    job = TrainingJob.objects.create(bot=demo_bot, status=TrainingJob.Status.RUNNING, stage="encoding", progress=37)
+    url = f"/admin/intents/trainingjob/{job.pk}/progress.json"
+    body = admin_client.get(url).json()
+    assert {k: body[k] for k in ("status", "stage", "progress", "finished")} == {
+        "status": "running", "stage": "encoding", "progress": 37, "finished": False}  # fmt: skip
+    assert admin_client.get(url)["Cache-Control"].startswith("max-age=0")
+    assert admin_client.get("/admin/intents/trainingjob/999999/progress.json").status_code == 404
+    assert client.get(url).status_code == 302
+    staff = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+    client.force_login(staff)
+    denied = client.get(url)
+    assert denied.status_code == 403 and "error" in denied.json()
