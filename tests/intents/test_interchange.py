@@ -237,3 +237,14 @@ def test_a_failure_while_writing_rolls_the_whole_import_back(demo_bot):
         bot_import(slug="demo", fmt="dialogflow", files=files)
     assert not Intent.objects.filter(bot=demo_bot, name="new_intent").exists()
     assert Response.objects.filter(intent__bot=demo_bot).count() > 0
+
+
+def test_a_bad_upload_in_the_admin_shows_the_error_and_changes_nothing(admin_client, demo_bot):
+    """The admin's import form shows the file and line of the error on the form, and the bot is unchanged."""
+    before = bot_definition(bot=demo_bot)
+    upload = io.BytesIO(b"intent,text,lang\ngreet,hola,es\ngreet,bonjour,fr\n")
+    upload.name = "extra.csv"
+    response = admin_client.post(f"/admin/intents/bot/{demo_bot.pk}/import/", {"file": upload, "slug": "demo"})
+    assert response.status_code == 200
+    assert "Nothing imported: extra.csv, line 3: language &#x27;fr&#x27; is not supported" in response.content.decode()
+    assert bot_definition(bot=demo_bot) == before
