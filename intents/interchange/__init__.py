@@ -6,7 +6,7 @@ loads); nothing here touches the database.
 
 from pathlib import PurePosixPath
 
-from .common import Definition, Files, ImportFormatError, check_limits, read_files, read_folder, write_zip
+from .common import Definition, Files, ImportFormatError, check_definition, read_files, read_folder, write_zip
 from .csv_format import csv_from_definition, csv_to_definition
 from .dialogflow_read import dialogflow_to_definition
 from .dialogflow_write import dialogflow_from_definition
@@ -50,7 +50,7 @@ def definition_from_files(fmt: str, files: Files, *, language: str | None, notes
         definition = rasa_to_definition(files, language=language, notes=notes)
     else:
         raise ImportFormatError("upload", f"unknown format {fmt!r} (one of {', '.join(FORMATS)}).")
-    check_limits(definition, next(iter(sorted(files)), "upload"))
+    check_definition(definition, next(iter(sorted(files)), "upload"))
     return definition
 
 

@@ -8,6 +8,8 @@ they know nothing of Django.
 import io
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +108,23 @@ def _strip_common_folder(files: Files) -> Files:
     return files
 
 
-def check_limits(definition: Definition, file: str) -> None:
-    """What the database would refuse with a less helpful message: over-long values, a threshold out of range."""
+@contextmanager
+def structure_errors(file: str) -> Iterator[None]:
+    """A file that parses but is not shaped as its format says (a list where a mapping belongs…) is named too."""
+    try:
+        yield
+    except ImportFormatError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise ImportFormatError(file, f"unexpected structure ({type(exc).__name__}: {exc}).") from exc
+
+
+def check_definition(definition: Definition, file: str) -> None:
+    """What the database would refuse, or the dialogue could not use, with a less helpful message: over-long or
+    malformed names and values, a threshold out of range, buttons and contexts of the wrong shape."""
+    with structure_errors(file):
+        for intent in definition["intents"]:
+            _check_intent_parts(intent, file)
     threshold = definition.get("confidence_threshold", 0.5)
     if not 0 <= threshold <= 1:
         raise ImportFormatError(file, f"confidence threshold {threshold} is not between 0 and 1.")
@@ -124,3 +141,21 @@ def check_limits(definition: Definition, file: str) -> None:
                 ) from exc
         for value in entity["values"]:
             check_text(value["value"], f"{file} (entity {entity['name']})", None, limit=200)
+
+
+def _check_intent_parts(intent: dict, file: str) -> None:
+    where = f"{file} (intent {intent['slug']})"
+    for direction, items in intent.get("contexts", {}).items():
+        if direction not in ("needs", "sets"):
+            raise ImportFormatError(where, f"contexts are 'needs' or 'sets', not {direction!r}.")
+        for item in items:
+            check_name(item["name"], "context", where, None)
+            if not all(isinstance(item.get(key, 1), int) for key in ("turns", "minutes")):
+                raise ImportFormatError(where, f"context {item['name']!r}: turns and minutes are whole numbers.")
+    for item in intent.get("context_responses", []):
+        check_name(item["context"], "context", where, None)
+    for buttons in intent.get("buttons", {}).values():
+        if not all(isinstance(b.get("title"), str) and isinstance(b.get("payload"), str) for b in buttons):
+            raise ImportFormatError(where, "each button needs a text title and payload.")
+    for slot in intent.get("slots", []):
+        check_name(slot["name"], "slot", where, None)

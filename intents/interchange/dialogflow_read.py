@@ -11,7 +11,16 @@ import json
 import re
 from typing import Any
 
-from .common import Definition, Files, ImportFormatError, check_language, check_name, check_slot_entities, check_text
+from .common import (
+    Definition,
+    Files,
+    ImportFormatError,
+    check_language,
+    check_name,
+    check_slot_entities,
+    check_text,
+    structure_errors,
+)
 
 SYS_ENTITIES = {
     "@sys.number": "sys.number", "@sys.number-integer": "sys.number", "@sys.cardinal": "sys.number",
@@ -27,6 +36,8 @@ def dialogflow_to_definition(files: Files, *, notes: list[str]) -> Definition:
     if "agent.json" not in files:
         raise ImportFormatError("upload", "no agent.json: not a Dialogflow ES agent export.")
     agent = _json("agent.json", files)
+    if not isinstance(agent, dict):
+        raise ImportFormatError("agent.json", "expected a JSON object.")
     languages = [
         check_language(lang, "agent.json")
         for lang in [agent.get("language", "en"), *agent.get("supportedLanguages", [])]
@@ -36,10 +47,12 @@ def dialogflow_to_definition(files: Files, *, notes: list[str]) -> Definition:
         definition["name"] = str(agent["displayName"])[:100]
     if "mlMinConfidence" in agent:
         definition["confidence_threshold"] = float(agent["mlMinConfidence"])
-    definition["entities"] = _entities(files, definition["languages"])
+    with structure_errors("entities/"):
+        definition["entities"] = _entities(files, definition["languages"])
     for name in sorted(files):
         if name.startswith("intents/") and name.endswith(".json") and not _USERSAYS.match(name):
-            _intent(name, _json(name, files), files, definition, notes)
+            with structure_errors(name):
+                _intent(name, _json(name, files), files, definition, notes)
     check_slot_entities(definition, "intents/")
     return definition
 

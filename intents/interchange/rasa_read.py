@@ -9,7 +9,16 @@ project in the language given (or its config.yml's). What does not map to Charla
 import re
 from typing import Any
 
-from .common import LANGUAGES, Definition, Files, ImportFormatError, check_language, check_name, check_text
+from .common import (
+    LANGUAGES,
+    Definition,
+    Files,
+    ImportFormatError,
+    check_language,
+    check_name,
+    check_text,
+    structure_errors,
+)
 from .merge import definition_merge
 from .rasa_map import project_definition
 from .yaml_lines import LINE, VALUE_LINES, items, plain, yaml_read
@@ -56,8 +65,10 @@ def _project(files: Files, *, language: str | None, notes: list[str]) -> Definit
     lang = check_language(language or config_language or "en", file)
     reader = _ProjectReader(lang, notes)
     for name, document in documents.items():
-        reader.read(name, document)
-    return reader.definition()
+        with structure_errors(name):
+            reader.read(name, document)
+    with structure_errors("domain.yml"):
+        return reader.definition()
 
 
 class _ProjectReader:

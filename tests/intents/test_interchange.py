@@ -215,6 +215,14 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
             },
             "intents/a_usersays_en.json [phrase 1]: text longer than 500 characters",
         ),
+        (
+            {"agent.json": '{"language": "en"}', "intents/a.json": '{"name": "a", "responses": "oops"}'},
+            "intents/a.json: unexpected structure",
+        ),
+        (
+            {"data/nlu.yml": "nlu:\n- intent: greet\n  metadata:\n    charla_contexts: {sets: [{name: bad name}]}\n"},
+            "(intent greet): context 'bad name' is not a valid name",
+        ),
     ],
 )
 def test_a_bad_file_names_the_file_and_line_and_changes_nothing(demo_bot, tmp_path, files, expected):
@@ -228,8 +236,8 @@ def test_a_bad_file_names_the_file_and_line_and_changes_nothing(demo_bot, tmp_pa
     assert bot_definition(bot=demo_bot) == before
 
 
-def test_a_failure_while_writing_rolls_the_whole_import_back(demo_bot):
-    """A slot naming an entity the bot lacks is refused; no intent of the file was written either."""
+def test_a_slot_with_an_unknown_entity_is_refused_before_any_write(demo_bot):
+    """A slot naming an entity neither built in nor defined is refused; no intent of the file is written."""
     files = {"agent.json": '{"language": "en"}',
              "intents/new_intent.json": '{"name": "new_intent", "responses": [{"parameters": [{"name": "p", '
                                         '"dataType": "@missing", "required": true}]}]}'}  # fmt: skip
