@@ -99,20 +99,14 @@ def _intent(file: str, data: dict, files: Files, definition: Definition, notes: 
     }
     if "description" in extra:
         intent["description"] = str(extra["description"])
-    if contexts:
-        intent["contexts"] = contexts
-    buttons = {lang: p["buttons"] for lang, p in payloads.items() if lang and p.get("buttons")}
-    if buttons:
-        intent["buttons"] = buttons
+    intent["contexts"] = contexts  # an intent file is complete: what it lacks, the intent lacks
+    intent["buttons"] = {lang: p["buttons"] for lang, p in payloads.items() if lang and p.get("buttons")}
     by_context: dict[str, dict[str, list[str]]] = {}
     for lang, payload in payloads.items():
         for context, context_texts in (payload.get("context_responses") or {}).items():
             by_context.setdefault(context, {})[lang] = context_texts
-    if by_context:
-        intent["context_responses"] = [{"context": c, "responses": r} for c, r in by_context.items()]
-    slots = _slots(file, response.get("parameters") or [], notes)
-    if slots:
-        intent["slots"] = slots
+    intent["context_responses"] = [{"context": c, "responses": r} for c, r in by_context.items()]
+    intent["slots"] = _slots(file, response.get("parameters") or [], notes)
     definition["intents"].append(intent)
 
 

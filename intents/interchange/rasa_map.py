@@ -26,8 +26,12 @@ def project_definition(project: Any) -> Definition:
             intent["contexts"] = metadata[CONTEXTS_METADATA]
         if (response := owners.get(name)) is not None:
             intent |= _responses(project, response, lang)
+        elif project.has_domain:
+            intent |= {"responses": {}, "buttons": {}, "context_responses": []}
         if (form := forms.get(name)) is not None:
             intent["slots"] = _slots(project, form, entities, lang)
+        elif project.has_domain:
+            intent["slots"] = []
         intents.append(intent)
     mapped = set(owners.values()) | {"utter_default"}
     for response in project.responses:
@@ -82,12 +86,11 @@ def _responses(project: Any, response: str, lang: str) -> dict[str, Any]:
             continue
         plain_texts.append(variation["text"])
         buttons = buttons or [{"title": b["title"], "payload": b["payload"]} for b in variation.get("buttons") or []]
-    result: dict[str, Any] = {"responses": {lang: plain_texts}}
-    if buttons:
-        result["buttons"] = {lang: buttons}
-    if by_context:
-        result["context_responses"] = [{"context": c, "responses": {lang: t}} for c, t in by_context.items()]
-    return result
+    return {
+        "responses": {lang: plain_texts},
+        "buttons": {lang: buttons} if buttons else {},
+        "context_responses": [{"context": c, "responses": {lang: t}} for c, t in by_context.items()],
+    }
 
 
 def _context_condition(condition: Any) -> str | None:

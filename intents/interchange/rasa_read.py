@@ -87,8 +87,10 @@ class _ProjectReader:
         self.synonyms: dict[str, list[str]] = {}
         self.annotated: dict[str, str] = {}  # synonym value -> entity, from `[text](entity:value)`
         self.threshold: float | None = None
+        self.has_domain = False  # then an intent without a response or form in it has none
 
     def read(self, file: str, document: dict) -> None:
+        self.has_domain |= any(key in document for key in ("responses", "forms", "slots", "intents"))
         for item in document.get("nlu") or []:
             self._nlu_item(file, item)
         for name, variations in items(document.get("responses") or {}):

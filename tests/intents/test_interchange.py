@@ -1,6 +1,7 @@
 """Import and export of bots: Rasa 3.x, Dialogflow ES and CSV, through the commands and the admin."""
 
 import io
+import json
 import zipfile
 
 import pytest
@@ -256,3 +257,25 @@ def test_a_bad_upload_in_the_admin_shows_the_error_and_changes_nothing(admin_cli
     assert response.status_code == 200
     assert "Nothing imported: extra.csv, line 3: language &#x27;fr&#x27; is not supported" in response.content.decode()
     assert bot_definition(bot=demo_bot) == before
+
+
+def test_reimporting_an_edited_export_applies_removals(demo_bot, tmp_path):
+    """An intent file is complete: a parameter and the quick replies deleted from a Dialogflow export are gone
+    from the bot after importing it back, and the rest is unchanged."""
+    files = unzip(bot_export(bot=demo_bot, fmt="dialogflow")[1])
+    book = json.loads(files["intents/book_table.json"])
+    book["responses"][0]["parameters"] = [p for p in book["responses"][0]["parameters"] if p["name"] != "email"]
+    files["intents/book_table.json"] = json.dumps(book)
+    helper = json.loads(files["intents/help.json"])
+    helper["responses"][0]["messages"] = [m for m in helper["responses"][0]["messages"] if m["type"] != "4"]
+    files["intents/help.json"] = json.dumps(helper)
+    before = bot_definition(bot=demo_bot)
+
+    bot_import(slug="demo", fmt="dialogflow", files=files)
+
+    after = bot_definition(bot=demo_bot)
+    intents = {intent["slug"]: intent for intent in after["intents"]}
+    assert [slot["name"] for slot in intents["book_table"]["slots"]] == ["people", "when"]
+    assert "buttons" not in intents["help"] and not Response.objects.filter(intent__name="help").exclude(buttons=[])
+    unchanged = [i for i in before["intents"] if i["slug"] not in ("book_table", "help")]
+    assert normalized(unchanged) == normalized([i for i in after["intents"] if i["slug"] not in ("book_table", "help")])
