@@ -157,12 +157,17 @@ def test_a_dialogflow_agent_zip_imports_from_the_admin(admin_client):
 
 
 def test_admin_export_buttons_download_each_format(admin_client, demo_bot):
-    """Export as Rasa / Dialogflow / CSV download a zip, a zip and a CSV file."""
+    """Export as Rasa / Dialogflow / CSV download a zip, a zip and a CSV file; the list links the import form,
+    which the bot's page opens filled with its slug; an unknown format is a 404."""
     for fmt, kind in [("rasa", "application/zip"), ("dialogflow", "application/zip"), ("csv", "text/csv")]:
         response = admin_client.get(f"/admin/intents/bot/{demo_bot.pk}/export/{fmt}/")
         assert response.status_code == 200 and response["Content-Type"].startswith(kind)
         assert "attachment" in response["Content-Disposition"]
     assert "agent.json" in unzip(admin_client.get(f"/admin/intents/bot/{demo_bot.pk}/export/dialogflow/").content)
+    assert 'href="/admin/intents/bot/import/"' in admin_client.get("/admin/intents/bot/").content.decode()
+    form = admin_client.get(f"/admin/intents/bot/{demo_bot.pk}/import/").content.decode()
+    assert 'id="bot-import"' in form and 'value="demo"' in form
+    assert admin_client.get(f"/admin/intents/bot/{demo_bot.pk}/export/yaml/").status_code == 404
 
 
 def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
