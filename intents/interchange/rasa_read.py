@@ -39,13 +39,15 @@ def rasa_to_definition(files: Files, *, language: str | None, notes: list[str]) 
         definition = definition_merge(definition, other)
     _entity_values_for_every_language(definition, len(definitions))
     if SIDECAR in files:
-        sidecar = plain(yaml_read(SIDECAR, files[SIDECAR])) or {}
-        definition |= {key: sidecar[key] for key in ("name",) if key in sidecar}
+        with structure_errors(SIDECAR):
+            sidecar = plain(yaml_read(SIDECAR, files[SIDECAR])) or {}
+            definition |= {"name": str(sidecar["name"])[:100]} if "name" in sidecar else {}
     return definition
 
 
 def _subtree(files: Files, prefix: str) -> Files:
-    return {name[len(prefix) + 1 :]: text for name, text in files.items() if name.startswith(f"{prefix}/")}
+    """The files of one language's project, keeping their full names for error messages."""
+    return {name: text for name, text in files.items() if name.startswith(f"{prefix}/")}
 
 
 def _project(files: Files, *, language: str | None, notes: list[str]) -> Definition:
