@@ -222,6 +222,10 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
             "intents/a_usersays_en.json [phrase 1]: text longer than 500 characters",
         ),
         (
+            {"en/data/nlu.yml": "nlu:\n- intent: greet\n  examples: |\n    - hi\n", "es/data/nlu.yml": "nlu: [\n"},
+            "es/data/nlu.yml, line 2: invalid YAML",
+        ),
+        (
             {"agent.json": '{"language": "en"}', "intents/a.json": '{"name": "a", "responses": "oops"}'},
             "intents/a.json: unexpected structure",
         ),
