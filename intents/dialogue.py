@@ -16,8 +16,13 @@ def bot_dialogue_load(*, bot: Bot, definition: dict[str, Any]) -> None:
         _slots_sync(intent=intent, items=item.get("slots", []))
         _contexts_sync(intent=intent, contexts=item.get("contexts", {}))
         _context_responses_sync(intent=intent, items=item.get("context_responses", []))
-        for language, buttons in item.get("buttons", {}).items():
-            Response.objects.filter(intent=intent, language=language, context="").update(buttons=buttons)
+        buttons = item.get("buttons", {})
+        for language, language_buttons in buttons.items():
+            Response.objects.filter(intent=intent, language=language, context="").update(buttons=language_buttons)
+        # A language the definition gives no buttons has none (quick replies removed from a file go away).
+        Response.objects.filter(intent=intent, context="").exclude(language__in=buttons).exclude(buttons=[]).update(
+            buttons=[]
+        )
 
 
 def _entities_sync(*, bot: Bot, items: list[dict[str, Any]]) -> None:

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import Bot, Entity, Intent, ModelVersion, TrainingExample
+from .models import Bot, Entity, Intent, IntentContext, ModelVersion, TrainingExample, TrainingJob
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,15 @@ def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | 
     if number is None:
         return production_version_for_bot(bot_id=bot.pk)
     return ModelVersion.objects.filter(bot=bot, version=number).first()
+
+
+def training_job_for_version(*, version: ModelVersion) -> TrainingJob | None:
+    """The job that trained `version`, if a job did (versions trained by `train_intents` have none)."""
+    return TrainingJob.objects.filter(version=version).first()
+
+
+def training_job_get(*, job_id: int) -> TrainingJob | None:
+    return TrainingJob.objects.select_related("version").filter(pk=job_id).first()
 
 
 @dataclass(frozen=True)
@@ -135,3 +144,57 @@ def _intent_spec(intent: Intent) -> IntentSpec:
         responses=[ResponseSpec(r.text, r.language, r.context, r.buttons or []) for r in intent.responses.all()],
         action=intent.action,
     )
+
+
+def bot_definition(*, bot: Bot) -> dict:
+    """The bot as a definition (the format bot_load_definition loads): its active intents, with their examples,
+    responses, buttons, slots and contexts, and its entities. Loading it back changes nothing."""
+    intents = Intent.objects.filter(bot=bot, active=True).prefetch_related("examples", "responses", "slots", "contexts")
+    return {
+        "slug": bot.slug,
+        "name": bot.name,
+        "languages": list(bot.languages),
+        "confidence_threshold": bot.confidence_threshold,
+        "fallback": dict(bot.fallback_responses),
+        "allowed_origins": list(bot.allowed_origins),
+        "entities": [
+            {
+                "name": entity.name, "kind": entity.kind, "pattern": entity.pattern,
+                "values": [{"value": v.value, "synonyms": v.synonyms, "language": v.language} for v in entity.values.all()],
+            }  # fmt: skip
+            for entity in Entity.objects.filter(bot=bot).prefetch_related("values")
+        ],
+        "intents": [_intent_definition(intent) for intent in intents],
+    }
+
+
+def _intent_definition(intent: Intent) -> dict:
+    examples: dict[str, list[str]] = {}
+    for example in intent.examples.all():
+        examples.setdefault(example.language, []).append(example.text)
+    responses: dict[str, list[str]] = {}
+    buttons: dict[str, list[dict]] = {}
+    by_context: dict[str, dict[str, list[str]]] = {}
+    for response in intent.responses.all():
+        if response.context:
+            by_context.setdefault(response.context, {}).setdefault(response.language, []).append(response.text)
+            continue
+        responses.setdefault(response.language, []).append(response.text)
+        if response.buttons and response.language not in buttons:
+            buttons[response.language] = response.buttons
+    contexts: dict[str, list[dict]] = {}
+    for context in intent.contexts.all():
+        item = {"name": context.name}
+        if context.direction == IntentContext.Direction.SETS:
+            item |= {"turns": context.lifespan_turns, "minutes": context.lifespan_minutes}
+        contexts.setdefault(context.direction, []).append(item)
+    definition = {"slug": intent.name, "description": intent.description, "examples": examples, "responses": responses}
+    optional = {
+        "buttons": buttons,
+        "slots": [
+            {"name": s.name, "entity": s.entity, "required": s.required, "prompts": s.prompts} for s in intent.slots.all()
+        ],
+        "contexts": contexts,
+        "context_responses": [{"context": name, "responses": texts} for name, texts in by_context.items()],
+    }
+    return definition | {key: value for key, value in optional.items() if value}

@@ -17,3 +17,9 @@ def training_job_run(job_id: int) -> None:
 def training_jobs_fail_stale() -> int:
     """Beat: fail training jobs whose worker stopped sending heartbeats (CHARLA_TRAINING_STALE_SECONDS)."""
     return services.training_jobs_fail_stale(older_than=timedelta(seconds=settings.CHARLA_TRAINING_STALE_SECONDS))
+
+
+@shared_task
+def bots_retrain_changed() -> int:
+    """Beat, nightly: queue training jobs for opted-in bots whose examples changed. How many were queued."""
+    return len(services.bots_retrain_changed())

@@ -157,6 +157,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=17),
     },
 }
+# Nightly retraining of the bots that opted in (Bot.retrain_nightly), at this hour and minute (TIME_ZONE).
+CHARLA_RETRAIN_AT = env.str("CHARLA_RETRAIN_AT", default="02:30")
+CELERY_BEAT_SCHEDULE["retrain-changed-bots"] = {
+    "task": "intents.tasks.bots_retrain_changed",
+    "schedule": crontab(hour=CHARLA_RETRAIN_AT.split(":")[0], minute=CHARLA_RETRAIN_AT.split(":")[1]),
+}
 
 # The REST API (/api/): staff only, by session or token; OpenAPI schema at /api/schema/.
 REST_FRAMEWORK = {

@@ -1,4 +1,7 @@
 """The intents admin: one module per area, each registering its own model admins."""
 
-from . import bots  # noqa: F401
-from . import demo  # noqa: F401
+from . import (  # noqa: F401
+    bots,
+    demo,
+    training,
+)

@@ -19,8 +19,11 @@ from ..models import (
     TrainingExample,
     TrainingJob,
 )
+from ..selectors import training_job_for_version
 from ..services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
 from ..services.registry import EVALUATION_PLOT
+from .interchange import BotInterchangeAdminMixin
+from .training import training_decision_text
 
 
 class TrainingExampleInline(admin.TabularInline):
@@ -61,22 +64,27 @@ class EntityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Bot)
-class BotAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "languages", "confidence_threshold", "created_at")
+class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
+    list_display = ("slug", "name", "languages", "confidence_threshold", "retrain_nightly", "created_at")
     search_fields = ("slug", "name")
-    actions = ["train", "train_and_promote", "roll_back"]
+    list_filter = ("retrain_nightly",)
+    actions = ["train", "train_and_promote", "train_and_promote_if_not_worse", "roll_back"]
 
     @admin.action(description="Train a new model version (candidate)")
     def train(self, request, queryset) -> None:
-        self._train(request, queryset, promote=False)
+        self._train(request, queryset, TrainingJob.Promotion.NEVER)
 
     @admin.action(description="Train a new model version and make it production")
     def train_and_promote(self, request, queryset) -> None:
-        self._train(request, queryset, promote=True)
+        self._train(request, queryset, TrainingJob.Promotion.ALWAYS)
 
-    def _train(self, request, queryset, *, promote: bool) -> None:
+    @admin.action(description="Train a new model version; make it production if not less accurate")
+    def train_and_promote_if_not_worse(self, request, queryset) -> None:
+        self._train(request, queryset, TrainingJob.Promotion.IF_NOT_WORSE)
+
+    def _train(self, request, queryset, promotion: str) -> None:
         for bot in queryset:
-            job = training_job_request(bot=bot, requested_by_id=request.user.pk, promote=promote)
+            job = training_job_request(bot=bot, requested_by_id=request.user.pk, promotion=promotion)
             self.message_user(request, f"Queued training job #{job.pk} for {bot.slug}; follow it under Training jobs.")
 
     @admin.action(description="Roll back to the previous production version")
@@ -109,7 +117,9 @@ class IntentAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("bot", "version", "stage", "accuracy", "encoder", "created_at", "promoted_at", "trained_by")
     list_filter = ("bot", "stage")
-    readonly_fields = [field.name for field in ModelVersion._meta.fields if field.name != "evaluation"] + ["report"]
+    readonly_fields = [field.name for field in ModelVersion._meta.fields if field.name != "evaluation"] + [
+        "training_decision", "report",
+    ]  # fmt: skip
     exclude = ("evaluation",)
     actions = ["promote"]
 
@@ -132,6 +142,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def accuracy(self, obj: ModelVersion) -> str:
         value = (obj.evaluation or {}).get("accuracy")
         return "–" if value is None else f"{value:.1f} %"
+
+    @admin.display(description="training decision")
+    def training_decision(self, obj: ModelVersion) -> str:
+        return training_decision_text(training_job_for_version(version=obj)) or "–"
 
     @admin.display(description="evaluation report")
     def report(self, obj: ModelVersion) -> str:
@@ -164,17 +178,3 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not file.is_file():
             raise Http404("This version has no evaluation plot.")
         return FileResponse(file.open("rb"), content_type="image/png")
-
-
-@admin.register(TrainingJob)
-class TrainingJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "bot", "status", "stage", "percent", "version", "requested_by", "created_at", "finished_at")
-    list_filter = ("bot", "status")
-    readonly_fields = [field.name for field in TrainingJob._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    @admin.display(description="progress")
-    def percent(self, obj: TrainingJob) -> str:
-        return format_html("<progress max='100' value='{}'></progress> {} %", obj.progress, obj.progress)

@@ -56,6 +56,11 @@ class Bot(models.Model):
         default=dict, blank=True, validators=[texts_by_language_validator],
         help_text='Said when an action fails (backend down, slow, error, bad answer), by language: {"en": ["…"]}.',
     )
+    retrain_nightly = models.BooleanField(
+        default=False,
+        help_text="Every night, if its examples changed since the last trained version, train a candidate and make "
+        "it production only if its cross-validated accuracy is not lower than production's.",
+    )
     dialogue_revision = models.UUIDField(
         default=uuid.uuid4,
         editable=False,

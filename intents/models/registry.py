@@ -51,13 +51,37 @@ class TrainingJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Requested by staff"
+        SCHEDULED = "scheduled", "Nightly retraining"
+
+    class Promotion(models.TextChoices):
+        NEVER = "never", "Leave it a candidate"
+        ALWAYS = "always", "Make it production"
+        IF_NOT_WORSE = "if_not_worse", "Make it production if its accuracy is not lower than production's"
+
+    class Decision(models.TextChoices):
+        PROMOTED = "promoted", "Promoted"
+        KEPT = "kept", "Kept production"
+        CANDIDATE = "candidate", "Left a candidate"
+
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="training_jobs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(max_length=40, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
-    promote = models.BooleanField(default=False, help_text="Make the new version production when it is evaluated.")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    promotion = models.CharField(
+        max_length=16, choices=Promotion.choices, default=Promotion.NEVER,
+        help_text="What to do with the new version once it is evaluated.",
+    )  # fmt: skip
     version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True)
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    decision_reason = models.TextField(blank=True)
+    candidate_accuracy = models.FloatField(null=True, blank=True, help_text="Cross-validated accuracy, percent.")
+    production_accuracy = models.FloatField(
+        null=True, blank=True, help_text="Cross-validated accuracy of the production version when it was decided."
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

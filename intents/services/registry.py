@@ -4,6 +4,7 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from ..classifier.encoder import get_encoder
 from ..classifier.evaluation import cross_validation_report
 from ..classifier.model import HeadConfig
 from ..classifier.storage import read_artifact
-from ..models import Bot, ModelVersion
+from ..models import Bot, ModelVersion, TrainingJob
 from ..selectors import TrainingData, production_version_for_bot, training_data_for_bot
 
 ProgressCallback = Callable[[str, float], None]
@@ -108,6 +109,52 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     version.stage, version.promoted_at = ModelVersion.Stage.PRODUCTION, timezone.now()
     version.save(update_fields=["stage", "promoted_at"])
     return version
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    decision: str  # TrainingJob.Decision
+    reason: str
+    candidate_accuracy: float | None
+    production_accuracy: float | None
+
+
+@transaction.atomic
+def model_version_promote_if_not_worse(*, version: ModelVersion) -> PromotionDecision:
+    """Promote `version` only if its cross-validated accuracy is not lower than production's. Runs inside the
+    bot's row lock, so production cannot change between the comparison and the promotion.
+
+    With no production version it is promoted; a candidate without an accuracy (too few examples to
+    cross-validate) is not, nor is one compared with a production version that has none.
+    """
+    Bot.objects.select_for_update().get(pk=version.bot_id)
+    production = production_version_for_bot(bot_id=version.bot_id)
+    candidate = (version.evaluation or {}).get("accuracy")
+    current = (production.evaluation or {}).get("accuracy") if production else None
+    if production is None:
+        promoted, reason = True, "There was no production version."
+    elif candidate is None:
+        skipped = version.evaluation.get("skipped", "not evaluated")
+        promoted, reason = False, f"{version} has no cross-validated accuracy: {skipped}."
+    elif current is None:
+        promoted, reason = False, f"Production ({production}) has no cross-validated accuracy to compare with."
+    else:
+        promoted = candidate >= current
+        comparison = "is not lower than" if promoted else "is lower than"
+        reason = f"Its accuracy {candidate:.2f} % {comparison} production's {current:.2f} % (v{production.version})."
+    if promoted:
+        model_version_promote(version=version)
+    decision = TrainingJob.Decision.PROMOTED if promoted else TrainingJob.Decision.KEPT
+    return PromotionDecision(decision, reason, candidate, current)
+
+
+def model_is_current(*, bot: Bot, version: ModelVersion | None) -> bool:
+    """Whether `version` was trained on the bot's examples as they are now, with today's encoder, and its
+    artifact is still there: training again would give the same model."""
+    if version is None or not Path(version.artifact_path).is_dir():
+        return False
+    fingerprint = training_data_fingerprint(data=training_data_for_bot(bot=bot), encoder=encoder_name())
+    return version.data_fingerprint == fingerprint
 
 
 @transaction.atomic

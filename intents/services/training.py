@@ -1,4 +1,4 @@
-"""Training jobs requested from the admin and run by a worker on the `training` queue."""
+"""Training jobs, requested from the admin or by the nightly retraining, run by a worker on the `training` queue."""
 
 import logging
 import threading
@@ -10,17 +10,21 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import Bot, TrainingJob
-from .registry import model_train, model_version_promote
+from ..models import Bot, ModelVersion, TrainingJob
+from ..selectors import production_version_for_bot
+from .registry import PromotionDecision, model_train, model_version_promote, model_version_promote_if_not_worse
 
 logger = logging.getLogger(__name__)
 
 
-def training_job_request(*, bot: Bot, requested_by_id: int | None = None, promote: bool = False) -> TrainingJob:
+def training_job_request(
+    *, bot: Bot, requested_by_id: int | None = None, promotion: str = TrainingJob.Promotion.NEVER,
+    trigger: str = TrainingJob.Trigger.MANUAL,
+) -> TrainingJob:
     """Queue a training run of `bot`; the task leaves after commit so the worker finds the job row."""
     from ..tasks import training_job_run as task
 
-    job = TrainingJob.objects.create(bot=bot, requested_by_id=requested_by_id, promote=promote)
+    job = TrainingJob.objects.create(bot=bot, requested_by_id=requested_by_id, promotion=promotion, trigger=trigger)
     task.delay_on_commit(job.pk)
     return job
 
@@ -38,8 +42,7 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
     try:
         with _heartbeat(job_id):
             version = model_train(bot=job.bot, trained_by_id=job.requested_by_id, progress=_progress_saver(job.pk))
-        if job.promote:
-            model_version_promote(version=version)
+        decision = _promote(job, version)
     except Exception as exc:
         logger.exception("training job %s failed", job_id)
         running.update(
@@ -48,10 +51,24 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
     else:
         running.update(
             status=TrainingJob.Status.SUCCEEDED, stage="done", progress=100, version=version,
-            finished_at=timezone.now(),
+            finished_at=timezone.now(), decision=decision.decision, decision_reason=decision.reason,
+            candidate_accuracy=decision.candidate_accuracy, production_accuracy=decision.production_accuracy,
         )  # fmt: skip
     job.refresh_from_db()
     return job
+
+
+def _promote(job: TrainingJob, version: ModelVersion) -> PromotionDecision:
+    """Apply the job's promotion rule to the new version; the decision and both accuracies are recorded."""
+    if job.promotion == TrainingJob.Promotion.IF_NOT_WORSE:
+        return model_version_promote_if_not_worse(version=version)
+    production = production_version_for_bot(bot_id=version.bot_id)
+    current = (production.evaluation or {}).get("accuracy") if production else None
+    candidate = (version.evaluation or {}).get("accuracy")
+    if job.promotion == TrainingJob.Promotion.ALWAYS:
+        model_version_promote(version=version)
+        return PromotionDecision(TrainingJob.Decision.PROMOTED, "Promotion was requested.", candidate, current)
+    return PromotionDecision(TrainingJob.Decision.CANDIDATE, "Requested as a candidate only.", candidate, current)
 
 
 def _progress_saver(job_id: int):

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from bench.quick_pair import run, summarize
 from conversations.models import Message
 
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_each_pair_gets_both_answers_in_order_and_the_summary_compares_them(trained_demo_bot, web, worker):

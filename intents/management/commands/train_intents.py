@@ -1,10 +1,8 @@
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from intents.selectors import bot_get, production_version_for_bot, training_data_for_bot
-from intents.services import encoder_name, model_train, model_version_promote, training_data_fingerprint
+from intents.selectors import bot_get, production_version_for_bot
+from intents.services import model_is_current, model_train, model_version_promote
 
 
 class Command(BaseCommand):
@@ -21,7 +19,7 @@ class Command(BaseCommand):
         bot_obj = bot_get(slug=bot)
         if bot_obj is None:
             raise CommandError(f"No bot with slug {bot!r}. Load one first, e.g. `manage.py load_demo_bot`.")
-        if if_changed and self._up_to_date(bot_obj):
+        if if_changed and model_is_current(bot=bot_obj, version=production_version_for_bot(bot_id=bot_obj.pk)):
             self.stdout.write(f"Bot '{bot}': production model is up to date; nothing to train.")
             return
         with tqdm(total=100, desc="training", unit="%", disable=options["verbosity"] == 0) as bar:
@@ -34,10 +32,3 @@ class Command(BaseCommand):
         if not no_promote:
             model_version_promote(version=version)
         self.stdout.write(self.style.SUCCESS(f"Bot '{bot}': trained {version} from {version.artifact_path}."))
-
-    def _up_to_date(self, bot) -> bool:
-        production = production_version_for_bot(bot_id=bot.pk)
-        if production is None or not Path(production.artifact_path).is_dir():
-            return False
-        fingerprint = training_data_fingerprint(data=training_data_for_bot(bot=bot), encoder=encoder_name())
-        return production.data_fingerprint == fingerprint

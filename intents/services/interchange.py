@@ -1,0 +1,46 @@
+"""Importing a bot from, and exporting it to, Rasa, Dialogflow and CSV files (intents/interchange/)."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from ..interchange import Files, definition_from_files, definition_merge, definition_to_file
+from ..models import Bot
+from ..selectors import bot_definition
+from .bots import bot_load_definition
+
+
+@dataclass
+class BotImport:
+    bot: Bot
+    created: bool
+    intents: int  # intents the files named
+    examples: int  # examples the files held
+    notes: list[str] = field(default_factory=list)  # what did not map to Charla and was skipped
+
+
+def bot_import(*, slug: str, fmt: str, files: Files, language: str | None = None) -> BotImport:
+    """Create or update bot `slug` from files in `fmt`, in one transaction, under the bot's row lock.
+
+    The files are the truth for the intents they name, in the languages they hold (intents.interchange.merge);
+    other intents and languages stay. A new bot takes its name, languages and threshold from the files; an
+    existing one keeps its settings. Raises ImportFormatError (naming the file and line) before any write.
+    """
+    notes: list[str] = []
+    imported = definition_from_files(fmt, files, language=language, notes=notes)
+    with transaction.atomic():
+        bot = Bot.objects.select_for_update().filter(slug=slug).first()
+        if bot is None:
+            current = {"slug": slug, "name": imported.get("name", slug), "languages": [], "intents": []}
+        else:
+            current = bot_definition(bot=bot)
+            imported = {key: value for key, value in imported.items() if key not in ("name", "confidence_threshold")}
+        bot_load_definition(definition=definition_merge(current, imported))
+    examples = sum(len(texts) for intent in imported["intents"] for texts in intent.get("examples", {}).values())
+    return BotImport(Bot.objects.get(slug=slug), bot is None, len(imported["intents"]), examples, notes)
+
+
+def bot_export(*, bot: Bot, fmt: str, language: str | None = None) -> tuple[str, bytes]:
+    """(file name, content) of the bot's active intents, entities and settings in `fmt`; `language` limits a
+    Rasa export to one project, a CSV to one language's rows."""
+    return definition_to_file(fmt, bot_definition(bot=bot), language=language)
