@@ -165,7 +165,15 @@ def bot_definition(*, bot: Bot) -> dict:
             for entity in Entity.objects.filter(bot=bot).prefetch_related("values")
         ],
         "intents": [_intent_definition(intent) for intent in intents],
-    }
+    } | _actions_definition(bot)
+
+
+def _actions_definition(bot: Bot) -> dict:
+    """The bot's action settings a definition carries: the base URL and secret belong to a deployment, not to
+    the bot's content, so they are never exported (loading a definition keeps the ones in place)."""
+    if not bot.action_failure_responses and not bot.intents.exclude(action="").exists():
+        return {}
+    return {"actions": {"timeout": bot.action_timeout, "failure": dict(bot.action_failure_responses)}}
 
 
 def _intent_definition(intent: Intent) -> dict:
@@ -190,6 +198,7 @@ def _intent_definition(intent: Intent) -> dict:
         contexts.setdefault(context.direction, []).append(item)
     definition = {"slug": intent.name, "description": intent.description, "examples": examples, "responses": responses}
     optional = {
+        "action": intent.action,
         "buttons": buttons,
         "slots": [
             {"name": s.name, "entity": s.entity, "required": s.required, "prompts": s.prompts} for s in intent.slots.all()
