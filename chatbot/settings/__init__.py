@@ -123,6 +123,8 @@ CHARLA_ALLOWED_ORIGINS = env.list(
     default=["http://127.0.0.1:8000", "http://localhost:8000"],
 )
 CHARLA_MODEL_DIR = Path(env.str("CHARLA_MODEL_DIR", default=str(BASE_DIR / "var" / "models")))
+# Each host's copies of the model versions it serves, downloaded from STORAGES["models"] (docs/deployment.md).
+CHARLA_MODEL_CACHE_DIR = Path(env.str("CHARLA_MODEL_CACHE_DIR", default=str(BASE_DIR / "var" / "model-cache")))
 CHARLA_ENCODER_PATH = env.str("CHARLA_ENCODER_PATH", default="")
 CHARLA_TORCH_THREADS = env.int("CHARLA_TORCH_THREADS", default=1)
 # Encoder runtime of the workers: torch, onnx or onnx-int8 (exported once into CHARLA_MODEL_DIR/.encoders).
@@ -151,6 +153,39 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.conversations_purge_expired",
         "schedule": crontab(hour=3, minute=17),
     },
+}
+
+# Model storage (issue 13): trained artifacts are uploaded to STORAGES["models"] and downloaded by each worker into
+# CHARLA_MODEL_CACHE_DIR. "filesystem" keeps them under CHARLA_MODEL_DIR (one host, or a shared volume); "s3" puts
+# them in an S3-compatible bucket, so hosts share no disk. Credentials: boto3's own AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY (or an instance role), read by boto3 from the environment, never stored in settings.
+CHARLA_MODEL_STORAGE = env.str("CHARLA_MODEL_STORAGE", default="filesystem")
+if CHARLA_MODEL_STORAGE == "s3":
+    _model_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("CHARLA_MODEL_S3_BUCKET"),
+            "location": env.str("CHARLA_MODEL_S3_PREFIX", default="models"),
+            "endpoint_url": env.str("CHARLA_MODEL_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("CHARLA_MODEL_S3_REGION", default="") or None,
+            "addressing_style": env.str("CHARLA_MODEL_S3_ADDRESSING_STYLE", default="") or None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+elif CHARLA_MODEL_STORAGE == "filesystem":
+    # allow_overwrite: re-uploading a version whose earlier upload failed must replace its files, not rename them.
+    _model_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(CHARLA_MODEL_DIR), "allow_overwrite": True},
+    }
+else:
+    raise environ.ImproperlyConfigured(f"CHARLA_MODEL_STORAGE={CHARLA_MODEL_STORAGE!r}: use filesystem or s3.")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "models": _model_storage,
 }
 
 # The REST API (/api/): staff only, by session or token; OpenAPI schema at /api/schema/.

@@ -1,5 +1,6 @@
 """Writes for bots, their models and training jobs, and prediction (one module per concern)."""
 
+from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path, artifact_open, artifact_publish
 from .bots import bot_load_definition
 from .prediction import NoModelError, intent_predict, intent_predict_batch
 from .registry import (
@@ -14,8 +15,13 @@ from .registry import (
 from .training import training_job_request, training_job_run, training_jobs_fail_stale
 
 __all__ = [
+    "ArtifactUnavailable",
     "ModelVersionError",
     "NoModelError",
+    "artifact_exists",
+    "artifact_local_path",
+    "artifact_open",
+    "artifact_publish",
     "bot_load_definition",
     "encoder_name",
     "intent_predict",

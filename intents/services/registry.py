@@ -18,6 +18,7 @@ from ..classifier.model import HeadConfig
 from ..classifier.storage import read_artifact
 from ..models import Bot, ModelVersion
 from ..selectors import TrainingData, production_version_for_bot, training_data_for_bot
+from .artifacts import artifact_local_path, artifact_publish
 
 ProgressCallback = Callable[[str, float], None]
 EVALUATION_PLOT = "evaluation.png"
@@ -71,19 +72,22 @@ def model_train(
 def _register(
     bot: Bot, data: TrainingData, classifier: IntentClassifier, evaluation: dict, plot: Path | None, user_id: int | None
 ) -> ModelVersion:
-    """Number, write and record the version; the bot's row lock hands out gapless version numbers."""
-    with transaction.atomic():
+    """Number, publish and record the version; the bot's row lock hands out gapless version numbers.
+
+    The artifact is written to a local folder and uploaded to the model storage under `<bot>/v<number>`.
+    """
+    with transaction.atomic(), tempfile.TemporaryDirectory() as tmp:
         Bot.objects.select_for_update().get(pk=bot.pk)
         number = (ModelVersion.objects.filter(bot=bot).aggregate(n=Max("version"))["n"] or 0) + 1
-        artifact = Path(settings.CHARLA_MODEL_DIR) / bot.slug / f"v{number}"
-        classifier.save(artifact, extra_files={EVALUATION_PLOT: plot} if plot else None)
+        classifier.save(Path(tmp) / "artifact", extra_files={EVALUATION_PLOT: plot} if plot else None)
+        artifact = artifact_publish(directory=Path(tmp) / "artifact", key=f"{bot.slug}/v{number}")
         metadata = classifier.metadata
         return ModelVersion.objects.create(
             bot=bot, version=number, encoder=encoder_name(),
             data_fingerprint=training_data_fingerprint(data=data, encoder=encoder_name()),
             hyperparameters={k: metadata[k] for k in ("seed", "threshold", "similarity_weight", "head_config") if k in metadata},
             metrics={k: metadata[k] for k in ("train_seconds", "n_examples", "calibration") if k in metadata},
-            artifact_path=str(artifact), evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
+            artifact_path=artifact, evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
         )  # fmt: skip
 
 
@@ -92,14 +96,15 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the bot's production model and archive the previous one. Runs inside the bot's row lock.
 
     Two promotions of one bot at once are serialised by that lock: the later one wins and
-    the partial unique constraint guarantees there is never a second production version.
+    the partial unique constraint guarantees there is never a second production version. The artifact must be
+    readable: it is fetched from the model storage into this host's cache (checksums verified) and opened.
     """
     Bot.objects.select_for_update().get(pk=version.bot_id)
     version.refresh_from_db()
     if version.evaluated_at is None:
         raise ModelVersionError(f"{version} has not been evaluated; train it with model_train.")
     try:
-        read_artifact(version.artifact_path)
+        read_artifact(artifact_local_path(artifact_path=version.artifact_path))
     except ArtifactError as exc:
         raise ModelVersionError(f"{version} cannot be served: {exc}") from exc
     ModelVersion.objects.filter(bot_id=version.bot_id, stage=ModelVersion.Stage.PRODUCTION).exclude(
@@ -128,9 +133,12 @@ def model_version_rollback(*, bot: Bot, to_version: int | None = None) -> ModelV
 
 
 def model_version_export(*, version: ModelVersion, quantize: str = "none", target: Path | None = None) -> Path:
-    """A self-contained ONNX copy of `version` (classifier, encoder graph, tokenizer) for edge devices."""
+    """A self-contained ONNX copy of `version` (classifier, encoder graph, tokenizer) for edge devices.
+
+    Made from this host's cached copy of the artifact; by default written beside that copy.
+    """
     from ..classifier.backends import artifact_export
 
+    source = artifact_local_path(artifact_path=version.artifact_path)
     suffix = "onnx-int8" if quantize == "int8" else "onnx"
-    target = target or Path(version.artifact_path).with_name(f"v{version.version}-{suffix}")
-    return artifact_export(version.artifact_path, target, quantize=quantize)
+    return artifact_export(source, target or source.with_name(f"v{version.version}-{suffix}"), quantize=quantize)

@@ -1,10 +1,8 @@
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from intents.selectors import bot_get, production_version_for_bot, training_data_for_bot
-from intents.services import encoder_name, model_train, model_version_promote, training_data_fingerprint
+from intents.services import artifact_exists, encoder_name, model_train, model_version_promote, training_data_fingerprint
 
 
 class Command(BaseCommand):
@@ -37,7 +35,7 @@ class Command(BaseCommand):
 
     def _up_to_date(self, bot) -> bool:
         production = production_version_for_bot(bot_id=bot.pk)
-        if production is None or not Path(production.artifact_path).is_dir():
+        if production is None or not artifact_exists(artifact_path=production.artifact_path):
             return False
         fingerprint = training_data_fingerprint(data=training_data_for_bot(bot=bot), encoder=encoder_name())
         return production.data_fingerprint == fingerprint
