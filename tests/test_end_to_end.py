@@ -4,8 +4,10 @@ a real Celery worker process, PostgreSQL and the Redis channel layer."""
 import asyncio
 
 import pytest
+import websockets
 from channels.db import database_sync_to_async
 
+from tests.live import Client, free_port, stack_env, start_daphne, stop
 from tests.live import open_chat as _open
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -62,3 +64,85 @@ async def test_a_bad_frame_gets_an_error_and_the_next_message_is_answered(traine
     answer = await client.say("bye!")
     assert answer["intent"] == "goodbye"
     await client.socket.close()
+
+
+@pytest.fixture(scope="module")
+def limited_web(django_db_setup, stack_logs):
+    """A daphne with low chat rate limits, behind a (pretend) trusted proxy: each test gets its own address."""
+    port = free_port()
+    env = stack_env({
+        "CHARLA_RATE_CHAT_MESSAGES": "3/minute", "CHARLA_RATE_CHAT_VISITORS": "2/minute",
+        "CHARLA_TRUSTED_PROXY_HEADER": "X-Forwarded-For",
+    })  # fmt: skip
+    process = start_daphne(port, env, stack_logs / "limited-daphne.log")
+    yield f"ws://127.0.0.1:{port}/ws/chat/demo/"
+    stop(process)
+
+
+async def connect_from(url: str, address: str) -> Client:
+    socket = await websockets.connect(
+        url, origin="http://127.0.0.1:8000", additional_headers={"X-Forwarded-For": address}, open_timeout=30
+    )
+    return Client(socket)
+
+
+async def test_a_message_flood_gets_error_frames_and_every_accepted_message_is_answered_once(
+    trained_demo_bot, limited_web, worker
+):
+    """Five messages at once, three a minute allowed: three acks and answers, two `rate_limited` errors with
+    `retry_after`, and the refused two are not stored."""
+    from conversations.models import Message
+
+    client = await connect_from(limited_web, "198.51.100.1")
+    assert (await client.frame())["type"] == "session"
+    texts = ["hello", "thank you", "bye!", "hola", "gracias"]
+    for n, text in enumerate(texts):
+        await client.send({"type": "message", "client_id": f"m{n}", "text": text})
+    acks, answers, refused = {}, [], {}
+    while len(answers) < 3 or len(acks) + len(refused) < 5:
+        frame = await client.frame()
+        if frame["type"] == "ack":
+            acks[frame["client_id"]] = frame["seq"]
+        elif frame["type"] == "error":
+            refused[frame["client_id"]] = frame
+        elif frame["type"] == "message":
+            answers.append(frame)
+    assert acks == {"m0": 1, "m1": 2, "m2": 3} and set(refused) == {"m3", "m4"}
+    assert all(e["code"] == "rate_limited" and 1 <= e["retry_after"] <= 60 for e in refused.values())
+    assert [a["reply_to"] for a in answers] == [1, 2, 3]
+    stored = await database_sync_to_async(
+        lambda: sorted(Message.objects.filter(role="user").values_list("client_id", "reply__seq"))
+    )()
+    assert stored == [("m0", 4), ("m1", 5), ("m2", 6)]
+    await client.socket.close()
+
+
+async def test_a_new_visitor_flood_is_closed_with_4029_and_an_existing_visitor_is_unaffected(
+    trained_demo_bot, limited_web, worker
+):
+    """Two new visitors a minute from one address: the third socket gets `rate_limited` and close 4029 before a
+    visitor is made; the first visitor comes back from the same address and is answered; other addresses are
+    unaffected."""
+    from conversations.models import Visitor
+
+    sessions = []
+    for _ in range(2):
+        client = await connect_from(limited_web, "198.51.100.2")
+        sessions.append(await client.frame())
+        await client.socket.close()
+    third = await connect_from(limited_web, "198.51.100.2")
+    error = await third.frame()
+    assert (error["type"], error["code"]) == ("error", "rate_limited") and 1 <= error["retry_after"] <= 60
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await third.frame()
+    assert closed.value.rcvd.code == 4029
+    assert await database_sync_to_async(Visitor.objects.count)() == 2
+
+    back = await connect_from(limited_web + f"?token={sessions[0]['token']}", "198.51.100.2")
+    session = await back.frame()
+    assert session["conversation"] == sessions[0]["conversation"]
+    assert (await back.say("hello"))["intent"] == "greet"
+    await back.socket.close()
+    elsewhere = await connect_from(limited_web, "198.51.100.3")
+    assert (await elsewhere.frame())["type"] == "session"
+    await elsewhere.socket.close()

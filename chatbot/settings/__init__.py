@@ -188,6 +188,24 @@ STORAGES = {
     "models": _model_storage,
 }
 
+# Rate limits (README: Rate limits). Counters live in the "ratelimit" cache: Redis when REDIS_URL is set, so all
+# processes share them; process memory otherwise (each process then counts on its own). A rate is "N/period"
+# (120/minute, 5/10s); "off" disables it. The chat's are per visitor (messages) and per client IP (new visitors).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "charla"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
+}
+CHARLA_RATE_CHAT_MESSAGES = env.str("CHARLA_RATE_CHAT_MESSAGES", default="120/minute")
+CHARLA_RATE_CHAT_VISITORS = env.str("CHARLA_RATE_CHAT_VISITORS", default="300/minute")
+# The header a trusted reverse proxy sets to the client's address (e.g. X-Forwarded-For); empty: the peer address.
+CHARLA_TRUSTED_PROXY_HEADER = env.str("CHARLA_TRUSTED_PROXY_HEADER", default="")
+# How many trusted proxies append to that header: the client is that many entries from its right end.
+CHARLA_TRUSTED_PROXY_COUNT = env.int("CHARLA_TRUSTED_PROXY_COUNT", default=1)
+
 # The REST API (/api/): staff only, by session or token; OpenAPI schema at /api/schema/.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -196,6 +214,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API view, whoever writes it, is throttled (chatbot.ratelimit): per API key, else user, else client IP.
+    "DEFAULT_THROTTLE_CLASSES": ["chatbot.ratelimit.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "key": env.str("CHARLA_RATE_API_KEY", default="1200/minute"),
+        "user": env.str("CHARLA_RATE_API_USER", default="1200/minute"),
+        "anon": env.str("CHARLA_RATE_API_ANON", default="120/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Charla API",
