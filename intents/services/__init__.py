@@ -9,6 +9,7 @@ from .registry import (
     model_train,
     model_version_export,
     model_version_promote,
+    model_version_publish,
     model_version_rollback,
     training_data_fingerprint,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "model_train",
     "model_version_export",
     "model_version_promote",
+    "model_version_publish",
     "model_version_rollback",
     "training_data_fingerprint",
     "training_job_request",

@@ -9,7 +9,8 @@ folder is named after its checksum list's digest, so a key published again with 
 and retrained from v1) is never answered from a stale copy.
 
 A version recorded before model storage existed has an absolute `artifact_path`: it is read from that directory,
-as it always was (it is served on the hosts that have that directory).
+as it always was (it is served on the hosts that have that directory), until `manage.py publish_models` uploads it
+(`model_version_publish`).
 """
 
 import fcntl
@@ -49,12 +50,14 @@ def artifact_publish(*, directory: Path, key: str) -> str:
     storage, files = model_storage(), {}
     _check_key(key)
     storage.delete(f"{key}/{CHECKSUMS}")
-    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+    in_place = _storage_folder(storage, key) == Path(directory).resolve()
+    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file() and p.name != CHECKSUMS):
         name = path.relative_to(directory).as_posix()
         with path.open("rb") as fh:
             files[name] = {"sha256": _sha256(fh), "size": path.stat().st_size}
-            fh.seek(0)
-            _save(storage, f"{key}/{name}", File(fh))
+            if not in_place:  # a file saved onto itself would be truncated before it is read
+                fh.seek(0)
+                _save(storage, f"{key}/{name}", File(fh))
     _save(storage, f"{key}/{CHECKSUMS}", ContentFile(json.dumps({"files": files}, indent=1).encode()))
     return key
 
@@ -128,6 +131,14 @@ def _download(key: str, checksums: dict, target: Path) -> None:
                 )
         # Written last: a cached directory with this file is a complete, verified copy.
         (staging / CHECKSUMS).write_text(json.dumps(checksums), encoding="utf-8")
+
+
+def _storage_folder(storage: Storage, key: str) -> Path | None:
+    """The local folder a filesystem storage keeps `key` in; None for a remote storage."""
+    try:
+        return Path(storage.path(key)).resolve()
+    except NotImplementedError:
+        return None
 
 
 def _save(storage: Storage, name: str, content: File) -> None:

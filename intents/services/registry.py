@@ -132,6 +132,22 @@ def model_version_rollback(*, bot: Bot, to_version: int | None = None) -> ModelV
     return model_version_promote(version=target)
 
 
+def model_version_publish(*, version: ModelVersion) -> bool:
+    """Upload a version recorded before model storage (absolute `artifact_path`) to the storage under
+    `<bot>/v<N>` and record that key, so hosts without its folder can serve it. False when it is published already.
+
+    Raises ArtifactError when the folder is not a readable artifact; the version is then left as it was.
+    """
+    if not Path(version.artifact_path).is_absolute():
+        return False
+    read_artifact(version.artifact_path)
+    key = f"{version.bot.slug}/v{version.version}"
+    artifact_publish(directory=Path(version.artifact_path), key=key)
+    ModelVersion.objects.filter(pk=version.pk).update(artifact_path=key)
+    version.artifact_path = key
+    return True
+
+
 def model_version_export(*, version: ModelVersion, quantize: str = "none", target: Path | None = None) -> Path:
     """A self-contained ONNX copy of `version` (classifier, encoder graph, tokenizer) for edge devices.
 

@@ -105,3 +105,30 @@ def test_export_model_works_from_the_storage_on_a_host_with_no_copy(demo_bot, de
     call_command("export_model", "--bot", "demo", "--output", str(tmp_path / "edge"), verbosity=0)
     exported = IntentClassifier.load(tmp_path / "edge", backend="onnx")
     assert exported.predict(["hola, buenos días"])[0].intent == "greet"
+
+
+def test_publish_models_uploads_legacy_versions_so_another_host_serves_them(
+    trained_demo_bot, demo_artifact, model_dir, settings, tmp_path, capsys
+):
+    """`manage.py publish_models`: a version with an absolute path gets a storage key; a host with no copy of
+    its folder downloads and serves it; a version whose folder is gone is reported and left as it was."""
+    ModelVersion.objects.create(
+        bot=trained_demo_bot, version=2, encoder="all-MiniLM-L6-v2", data_fingerprint="test",
+        artifact_path=str(tmp_path / "gone"),
+    )  # fmt: skip
+    call_command("publish_models")
+    paths = dict(ModelVersion.objects.values_list("version", "artifact_path"))
+    assert paths == {1: "demo/v1", 2: str(tmp_path / "gone")}
+    assert "1 version(s) published, 1 left as they were" in capsys.readouterr().out
+    settings.CHARLA_MODEL_CACHE_DIR = tmp_path / "other-host"
+    prediction, version = intent_predict(bot_id=trained_demo_bot.pk, text="thank you")
+    assert (version.artifact_path, prediction.intent) == ("demo/v1", "thanks")
+    assert not filecmp.dircmp(demo_artifact, artifact_local_path(artifact_path="demo/v1")).diff_files
+
+
+def test_publishing_a_folder_that_is_already_in_the_storage_keeps_its_files(demo_artifact, model_dir):
+    """A legacy artifact written where the filesystem storage keeps its key is listed, not copied onto itself."""
+    in_place = shutil.copytree(demo_artifact, model_dir / "demo" / "v1")
+    artifact_publish(directory=in_place, key="demo/v1")
+    assert not filecmp.dircmp(demo_artifact, in_place).diff_files
+    assert not filecmp.dircmp(demo_artifact, artifact_local_path(artifact_path="demo/v1")).diff_files
