@@ -2,6 +2,10 @@
 a real Celery worker process, PostgreSQL and the Redis channel layer."""
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
+import uuid
 
 import pytest
 import websockets
@@ -72,7 +76,7 @@ def limited_web(django_db_setup, stack_logs):
     port = free_port()
     env = stack_env({
         "CHARLA_RATE_CHAT_MESSAGES": "3/minute", "CHARLA_RATE_CHAT_VISITORS": "2/minute",
-        "CHARLA_TRUSTED_PROXY_HEADER": "X-Forwarded-For",
+        "CHARLA_TRUSTED_PROXY_HEADER": "X-Forwarded-For", "CHARLA_RATE_API_KEY": "2/minute",
     })  # fmt: skip
     process = start_daphne(port, env, stack_logs / "limited-daphne.log")
     yield f"ws://127.0.0.1:{port}/ws/chat/demo/"
@@ -146,3 +150,34 @@ async def test_a_new_visitor_flood_is_closed_with_4029_and_an_existing_visitor_i
     elsewhere = await connect_from(limited_web, "198.51.100.3")
     assert (await elsewhere.frame())["type"] == "session"
     await elsewhere.socket.close()
+
+
+def api_delete(base: str, token: str) -> tuple[int, dict, dict]:
+    """DELETE a visitor that does not exist, as a staff client would: status, headers and JSON body."""
+    request = urllib.request.Request(
+        f"{base}/api/visitors/{uuid.uuid4()}/", method="DELETE", headers={"Authorization": f"Token {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+async def test_the_rest_api_on_daphne_throttles_each_key_with_429_json_and_retry_after(limited_web):
+    """Two requests a minute per key: the third of key A is 429 with Retry-After and a JSON body; key B is served."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    def staff_token() -> str:
+        user = get_user_model().objects.create_user(f"ops-{uuid.uuid4().hex[:8]}", is_staff=True)
+        return Token.objects.create(user=user).key
+
+    key_a, key_b = [await database_sync_to_async(staff_token)() for _ in range(2)]
+    base = limited_web.replace("ws://", "http://").split("/ws/")[0]
+    answers = [await asyncio.to_thread(api_delete, base, key_a) for _ in range(3)]
+    assert [status for status, _, _ in answers] == [404, 404, 429]
+    _, headers, body = answers[2]
+    assert 1 <= int(headers["Retry-After"]) <= 60 and headers["Content-Type"] == "application/json"
+    assert "throttled" in body["detail"]
+    assert (await asyncio.to_thread(api_delete, base, key_b))[0] == 404

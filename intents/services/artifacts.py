@@ -79,6 +79,7 @@ def artifact_open(*, artifact_path: str, name: str) -> IO[bytes]:
 def artifact_local_path(*, artifact_path: str) -> Path:
     """This host's verified copy of the artifact, downloaded from the model storage on first use.
 
+    Each call reads the small checksum list from the storage (workers call this only when production changes).
     Concurrent processes of one host wait on a file lock for one download. Raises ArtifactUnavailable when the
     storage has no complete artifact at that key or a file does not match its checksum; nothing is cached then.
     """
