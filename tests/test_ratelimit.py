@@ -1,6 +1,6 @@
 """REST rate limits: the throttle every API view gets from settings, counted in Redis (chatbot.ratelimit).
 
-The chat sockets' limits are tested against a live daphne in tests/test_end_to_end.py.
+The same limits through a live daphne, and the chat sockets' limits, are tested in tests/test_end_to_end.py.
 """
 
 import uuid
