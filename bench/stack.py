@@ -53,8 +53,10 @@ def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
     Yields their URLs and the stack's parts whose CPU a load run measures."""
     from tests.live import start_daphne, stop
 
+    # One load generator is one client address sending many visitors' messages: the chat's rate limits are off.
     env = {**os.environ, "CHARLA_INFERENCE_BATCH": "1" if mode == "batched" else "0", "PYTHONUNBUFFERED": "1",
-           "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000"}  # fmt: skip
+           "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000", "CHARLA_RATE_CHAT_MESSAGES": "off",
+           "CHARLA_RATE_CHAT_VISITORS": "off"}  # fmt: skip
     webs = [start_daphne(port + i, env, logs / f"daphne-{mode}-{i}.log") for i in range(web)]
     answerers = workers_start(mode, workers, env, logs)
     parts = {

@@ -9,13 +9,14 @@ from django.db import connection
 
 from intents.selectors import bot_get
 
-from . import selectors, services
+from . import limits, selectors, services
 from .origins import origin_allowed
 from .streaming import stream_frames
 
 REJECTED_ORIGIN = 4003
 UNKNOWN_BOT = 4004
 SESSION_ENDED = 4010
+TOO_MANY_VISITORS = 4029  # 4000 + HTTP's 429
 
 
 def db_call(function):
@@ -60,7 +61,14 @@ class ChatConsumer(DbCallConsumer):
         user = self.scope.get("user")
         self.user_id = user.pk if user is not None and user.is_authenticated else None
         self.streaming = (query.get("stream") or [""])[0] in {"1", "true"}  # opt-in: older clients never see one
-        await self._session_enter(token=(query.get("token") or [None])[0], language=(query.get("lang") or [None])[0])
+        token = (query.get("token") or [None])[0]
+        wait = await limits.new_visitor_wait(scope=self.scope, user_id=self.user_id, token=token)
+        if wait is not None:
+            await self.accept()
+            await self._error("rate_limited", f"Too many new visitors from this address; retry in {wait} s.", wait=wait)
+            await self.close(code=TOO_MANY_VISITORS)
+            return
+        await self._session_enter(token=token, language=(query.get("lang") or [None])[0])
         await self.accept()
         await self._send_session()
 
@@ -87,6 +95,11 @@ class ChatConsumer(DbCallConsumer):
         await handler(frame)
 
     async def _on_message(self, frame: dict[str, Any]) -> None:
+        wait = await limits.message_wait(visitor_id=self.session.visitor_id)
+        if wait is not None:  # neither stored nor acknowledged: the client sends it again after `retry_after`
+            message = f"Too many messages; send this one again in {wait} s."
+            await self._error("rate_limited", message, client_id=frame.get("client_id"), wait=wait)
+            return
         receive = db_call(services.message_receive)
         try:
             try:
@@ -157,10 +170,12 @@ class ChatConsumer(DbCallConsumer):
                 await self._send(frame)
         await self._send(message)
 
-    async def _error(self, code: str, message: str, client_id: Any = None) -> None:
+    async def _error(self, code: str, message: str, client_id: Any = None, wait: int | None = None) -> None:
         frame = {"type": "error", "code": code, "message": message}
         if isinstance(client_id, str):
             frame["client_id"] = client_id
+        if wait is not None:
+            frame["retry_after"] = wait
         await self._send(frame)
 
     async def _send(self, frame: dict[str, Any]) -> None:

@@ -43,6 +43,11 @@ def production_version_id(*, bot_id: int) -> int | None:
     return row[0] if row else None
 
 
+def model_versions_unpublished() -> list[ModelVersion]:
+    """Versions recorded before model storage: their `artifact_path` is an absolute folder, not a storage key."""
+    return list(ModelVersion.objects.filter(artifact_path__startswith="/").select_related("bot").order_by("pk"))
+
+
 def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | None:
     """Version `number` of the bot, or its production version when number is None."""
     if number is None:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from intents.classifier import IntentClassifier
-from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop
+from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop, use_model_storage
 
 DEMO_BOT_FILE = Path(__file__).resolve().parent.parent / "intents" / "demo" / "demo_bot.json"
 
@@ -30,7 +30,8 @@ def demo_artifact(tmp_path_factory, demo_definition) -> Path:
 
 @pytest.fixture
 def model_dir(tmp_path, settings) -> Path:
-    settings.CHARLA_MODEL_DIR = tmp_path / "models"
+    """The model storage (filesystem) at this test's `models` folder, and this host's cache beside it."""
+    use_model_storage(settings, storage=tmp_path / "models", cache=tmp_path / "model-cache")
     return settings.CHARLA_MODEL_DIR
 
 
@@ -86,8 +87,17 @@ def web(django_db_setup, stack_logs):
 
 
 @pytest.fixture(scope="module")
-def worker(django_db_setup, stack_logs):
-    process = start_worker("e2e", stack_env(), stack_logs / "worker.log")
+def worker_host(tmp_path_factory) -> dict[str, Path]:
+    """The `worker`'s model storage folder and its own model cache: the worker stands for another host."""
+    root = tmp_path_factory.mktemp("worker-host")
+    return {"storage": root / "models", "cache": root / "cache"}
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, stack_logs, worker_host):
+    host = {"CHARLA_MODEL_DIR": str(worker_host["storage"]), "CHARLA_MODEL_CACHE_DIR": str(worker_host["cache"])}
+    env = stack_env(host)
+    process = start_worker("e2e", env, stack_logs / "worker.log")
     yield process
     stop(process)
 

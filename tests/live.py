@@ -33,6 +33,13 @@ def stack_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", **(extra or {})}
 
 
+def use_model_storage(settings, *, storage: Path, cache: Path) -> None:
+    """Point this process (pytest-django's `settings`) at a filesystem model storage and a host cache folder."""
+    settings.CHARLA_MODEL_DIR, settings.CHARLA_MODEL_CACHE_DIR = storage, cache
+    models = {**settings.STORAGES["models"], "OPTIONS": {"location": str(storage), "allow_overwrite": True}}
+    settings.STORAGES = {**settings.STORAGES, "models": models}
+
+
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

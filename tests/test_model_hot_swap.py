@@ -1,4 +1,4 @@
-"""Promotion under traffic, with a real Celery worker: no restart, and one version per message."""
+"""Promotion under traffic, with a real Celery worker: no restart, one version per message, no shared disk."""
 
 import shutil
 import time
@@ -9,7 +9,9 @@ from django.utils import timezone
 from conversations.models import Message
 from conversations.services import message_receive, session_open
 from intents.models import ModelVersion
-from intents.services import model_version_promote
+from intents.services import artifact_publish, model_version_promote
+from intents.services.artifacts import CHECKSUMS
+from tests.live import use_model_storage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TEXTS = ["hello", "what time do you open?", "thank you", "who are you?", "hola", "¿a qué hora abren?"]
@@ -54,3 +56,29 @@ def test_promotion_reaches_a_running_worker_and_each_message_has_one_version(
     served = [m.model_version_id for m in answered_before]
     assert served == sorted(served, key=lambda pk: pk != v1.pk)  # in seq order: v1 until the switch, then v2
     assert worker.poll() is None  # the same process, never restarted
+
+
+def publish(bot, number: int, artifact) -> ModelVersion:
+    return ModelVersion.objects.create(
+        bot=bot, version=number, encoder="all-MiniLM-L6-v2", data_fingerprint="test",
+        artifact_path=artifact_publish(directory=artifact, key=f"{bot.slug}/v{number}"), evaluated_at=timezone.now(),
+    )  # fmt: skip
+
+
+def test_a_worker_on_another_host_serves_a_version_promoted_after_it_started(
+    demo_bot, demo_artifact, worker, worker_host, settings, tmp_path
+):
+    """The worker shares only the model storage with this process (host A): it downloads each promoted version
+    into its own cache and answers with it, without a restart."""
+    use_model_storage(settings, storage=worker_host["storage"], cache=tmp_path / "host-a")
+    v1 = model_version_promote(version=publish(demo_bot, 1, demo_artifact))
+    [first] = wait_answered(send(demo_bot, ["hello"], "a"))
+    assert (first.model_version_id, first.reply.intent) == (v1.pk, "greet")
+
+    v2 = model_version_promote(version=publish(demo_bot, 2, demo_artifact))
+    [second] = wait_answered(send(demo_bot, ["thank you"], "b"))
+    assert (second.model_version_id, second.reply.intent) == (v2.pk, "thanks")
+    cache = worker_host["cache"]
+    downloaded = sorted(p.parent.relative_to(cache).parts[:2] for p in cache.rglob(CHECKSUMS))
+    assert downloaded == [("demo", "v1"), ("demo", "v2")]
+    assert worker.poll() is None

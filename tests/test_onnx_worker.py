@@ -10,9 +10,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def onnx_worker(stack_logs, tmp_path):
-    env = stack_env({"CHARLA_INFERENCE_BACKEND": "onnx-int8", "CHARLA_MODEL_DIR": str(tmp_path / "models")})
+    env = stack_env({"CHARLA_INFERENCE_BACKEND": "onnx-int8", "CHARLA_MODEL_CACHE_DIR": str(tmp_path / "cache")})
     process = start_worker("onnx", env, stack_logs / "onnx-worker.log")
-    yield tmp_path / "models"
+    yield tmp_path / "cache"
     stop(process)
 
 

@@ -106,7 +106,26 @@ def test_a_message_is_answered_with_the_embedded_defaults(tmp_path):
     """`make run` with nothing configured: SQLite and in-process tasks store a message and answer it."""
     base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     env = {**base, "DJANGO_SETTINGS_MODULE": "chatbot.settings", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-           "CHARLA_MODEL_DIR": str(tmp_path / "models")}  # fmt: skip
+           "CHARLA_MODEL_DIR": str(tmp_path / "models"), "CHARLA_MODEL_CACHE_DIR": str(tmp_path / "cache")}  # fmt: skip
     out = subprocess.run([sys.executable, "-c", EMBEDDED_TURN], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"status": "answered", "intent": "greet", "reply_seq": 2}
+
+
+MODEL_STORAGE_PROBE = (
+    "import json, django; django.setup(); from django.core.files.storage import storages; "
+    "from django.core.cache import caches; s = storages['models']; "
+    "print(json.dumps([type(s).__name__, s.bucket_name, s.location, s.endpoint_url, s.addressing_style, "
+    "s.file_overwrite, s.default_acl, type(caches['ratelimit']).__name__]))"
+)
+
+
+def test_the_model_storage_is_an_s3_bucket_configured_from_the_environment_alone():
+    """CHARLA_MODEL_STORAGE=s3: STORAGES["models"] is django-storages' S3Storage built from CHARLA_MODEL_S3_*
+    (credentials stay boto3's own variables); with REDIS_URL the rate-limit counters are in Redis."""
+    env = {"CHARLA_MODEL_STORAGE": "s3", "CHARLA_MODEL_S3_BUCKET": "charla-models", "CHARLA_MODEL_S3_PREFIX": "prod",
+           "CHARLA_MODEL_S3_ENDPOINT_URL": "http://127.0.0.1:9000", "CHARLA_MODEL_S3_ADDRESSING_STYLE": "path",
+           "REDIS_URL": "redis://127.0.0.1:6379/8"}  # fmt: skip
+    assert json.loads(_probe(MODEL_STORAGE_PROBE, env)) == [
+        "S3Storage", "charla-models", "prod", "http://127.0.0.1:9000", "path", True, None, "RedisCache",
+    ]  # fmt: skip

@@ -123,6 +123,8 @@ CHARLA_ALLOWED_ORIGINS = env.list(
     default=["http://127.0.0.1:8000", "http://localhost:8000"],
 )
 CHARLA_MODEL_DIR = Path(env.str("CHARLA_MODEL_DIR", default=str(BASE_DIR / "var" / "models")))
+# Each host's copies of the model versions it serves, downloaded from STORAGES["models"] (docs/deployment.md).
+CHARLA_MODEL_CACHE_DIR = Path(env.str("CHARLA_MODEL_CACHE_DIR", default=str(BASE_DIR / "var" / "model-cache")))
 CHARLA_ENCODER_PATH = env.str("CHARLA_ENCODER_PATH", default="")
 CHARLA_TORCH_THREADS = env.int("CHARLA_TORCH_THREADS", default=1)
 # Encoder runtime of the workers: torch, onnx or onnx-int8 (exported once into CHARLA_MODEL_DIR/.encoders).
@@ -164,6 +166,57 @@ CELERY_BEAT_SCHEDULE["retrain-changed-bots"] = {
     "schedule": crontab(hour=CHARLA_RETRAIN_AT.split(":")[0], minute=CHARLA_RETRAIN_AT.split(":")[1]),
 }
 
+# Model storage (issue 13): trained artifacts are uploaded to STORAGES["models"] and downloaded by each worker into
+# CHARLA_MODEL_CACHE_DIR. "filesystem" keeps them under CHARLA_MODEL_DIR (one host, or a shared volume); "s3" puts
+# them in an S3-compatible bucket, so hosts share no disk. Credentials: boto3's own AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY (or an instance role), read by boto3 from the environment, never stored in settings.
+CHARLA_MODEL_STORAGE = env.str("CHARLA_MODEL_STORAGE", default="filesystem")
+if CHARLA_MODEL_STORAGE == "s3":
+    _model_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("CHARLA_MODEL_S3_BUCKET"),
+            "location": env.str("CHARLA_MODEL_S3_PREFIX", default="models"),
+            "endpoint_url": env.str("CHARLA_MODEL_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("CHARLA_MODEL_S3_REGION", default="") or None,
+            "addressing_style": env.str("CHARLA_MODEL_S3_ADDRESSING_STYLE", default="") or None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+elif CHARLA_MODEL_STORAGE == "filesystem":
+    # allow_overwrite: re-uploading a version whose earlier upload failed must replace its files, not rename them.
+    _model_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(CHARLA_MODEL_DIR), "allow_overwrite": True},
+    }
+else:
+    raise environ.ImproperlyConfigured(f"CHARLA_MODEL_STORAGE={CHARLA_MODEL_STORAGE!r}: use filesystem or s3.")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "models": _model_storage,
+}
+
+# Rate limits (README: Rate limits). Counters live in the "ratelimit" cache: Redis when REDIS_URL is set, so all
+# processes share them; process memory otherwise (each process then counts on its own). A rate is "N/period"
+# (120/minute, 5/10s); "off" disables it. The chat's are per visitor (messages) and per client IP (new visitors).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "charla"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
+}
+CHARLA_RATE_CHAT_MESSAGES = env.str("CHARLA_RATE_CHAT_MESSAGES", default="120/minute")
+CHARLA_RATE_CHAT_VISITORS = env.str("CHARLA_RATE_CHAT_VISITORS", default="300/minute")
+# The header a trusted reverse proxy sets to the client's address (e.g. X-Forwarded-For); empty: the peer address.
+CHARLA_TRUSTED_PROXY_HEADER = env.str("CHARLA_TRUSTED_PROXY_HEADER", default="")
+# How many trusted proxies append to that header: the client is that many entries from its right end.
+CHARLA_TRUSTED_PROXY_COUNT = env.int("CHARLA_TRUSTED_PROXY_COUNT", default=1)
+
 # The REST API (/api/): staff only, by session or token; OpenAPI schema at /api/schema/.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -172,6 +225,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API view, whoever writes it, is throttled (chatbot.ratelimit): per API key, else user, else client IP.
+    "DEFAULT_THROTTLE_CLASSES": ["chatbot.ratelimit.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "key": env.str("CHARLA_RATE_API_KEY", default="1200/minute"),
+        "user": env.str("CHARLA_RATE_API_USER", default="1200/minute"),
+        "anon": env.str("CHARLA_RATE_API_ANON", default="120/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Charla API",

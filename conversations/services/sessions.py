@@ -22,6 +22,7 @@ class Session:
     group_name: str
     token: str
     last_seq: int
+    visitor_id: uuid.UUID
 
 
 def visitor_resolve(*, user_id: int | None, token: str | None) -> Visitor:
@@ -58,6 +59,7 @@ def session_open(*, bot: Bot, user_id: int | None, token: str | None, language: 
         group_name=conversation.group_name,
         token=visitor_token_make(visitor_id=visitor.id),
         last_seq=conversation.last_seq,
+        visitor_id=visitor.id,
     )
 
 

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import FileResponse, Http404
@@ -20,7 +18,13 @@ from ..models import (
     TrainingJob,
 )
 from ..selectors import training_job_for_version
-from ..services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
+from ..services import (
+    ModelVersionError,
+    artifact_open,
+    model_version_promote,
+    model_version_rollback,
+    training_job_request,
+)
 from ..services.registry import EVALUATION_PLOT
 from .interchange import BotInterchangeAdminMixin
 from .training import training_decision_text
@@ -174,7 +178,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def plot_view(self, request, pk: int) -> FileResponse:
         if not self.has_view_permission(request):
             raise Http404
-        file = Path(get_object_or_404(ModelVersion, pk=pk).artifact_path) / EVALUATION_PLOT
-        if not file.is_file():
-            raise Http404("This version has no evaluation plot.")
-        return FileResponse(file.open("rb"), content_type="image/png")
+        version = get_object_or_404(ModelVersion, pk=pk)
+        try:
+            plot = artifact_open(artifact_path=version.artifact_path, name=EVALUATION_PLOT)
+        except FileNotFoundError:
+            raise Http404("This version has no evaluation plot.") from None
+        return FileResponse(plot, content_type="image/png")

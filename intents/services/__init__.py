@@ -1,5 +1,6 @@
 """Writes for bots, their models and training jobs, and prediction (one module per concern)."""
 
+from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path, artifact_open, artifact_publish
 from .bots import bot_load_definition
 from .interchange import BotImport, bot_export, bot_import
 from .prediction import NoModelError, intent_predict, intent_predict_batch
@@ -12,6 +13,7 @@ from .registry import (
     model_version_export,
     model_version_promote,
     model_version_promote_if_not_worse,
+    model_version_publish,
     model_version_rollback,
     training_data_fingerprint,
 )
@@ -22,9 +24,14 @@ __all__ = [
     "BotImport",
     "bot_export",
     "bot_import",
+    "ArtifactUnavailable",
     "ModelVersionError",
     "PromotionDecision",
     "NoModelError",
+    "artifact_exists",
+    "artifact_local_path",
+    "artifact_open",
+    "artifact_publish",
     "bot_load_definition",
     "bots_retrain_changed",
     "encoder_name",
@@ -35,6 +42,7 @@ __all__ = [
     "model_version_export",
     "model_version_promote",
     "model_version_promote_if_not_worse",
+    "model_version_publish",
     "model_version_rollback",
     "training_data_fingerprint",
     "training_job_request",

@@ -8,6 +8,7 @@ from django.conf import settings
 from ..classifier import IntentClassifier, Prediction
 from ..models import ModelVersion
 from ..selectors import production_version_id
+from .artifacts import artifact_local_path
 
 
 class NoModelError(RuntimeError):
@@ -31,9 +32,11 @@ def _production(bot_id: int) -> tuple[ModelVersion, IntentClassifier]:
         if cached and cached[0].pk == version_id and cached[1] == backend:
             return cached[0], cached[2]
         version = ModelVersion.objects.get(pk=version_id)
-        # ".encoders" cannot clash with a bot's folder: a slug never starts with a dot.
-        onnx_cache = Path(settings.CHARLA_MODEL_DIR) / ".encoders"
-        classifier = IntentClassifier.load(version.artifact_path, backend=backend, onnx_cache=onnx_cache)
+        # Both per host: the artifact's verified copy, and the encoder's ONNX export (".encoders" cannot clash with
+        # a bot's folder: a slug never starts with a dot).
+        artifact = artifact_local_path(artifact_path=version.artifact_path)
+        onnx_cache = Path(settings.CHARLA_MODEL_CACHE_DIR) / ".encoders"
+        classifier = IntentClassifier.load(artifact, backend=backend, onnx_cache=onnx_cache)
         _loaded[bot_id] = (version, backend, classifier)
         return version, classifier
 

@@ -19,6 +19,7 @@ from ..classifier.model import HeadConfig
 from ..classifier.storage import read_artifact
 from ..models import Bot, ModelVersion, TrainingJob
 from ..selectors import TrainingData, production_version_for_bot, training_data_for_bot
+from .artifacts import artifact_exists, artifact_local_path, artifact_publish
 
 ProgressCallback = Callable[[str, float], None]
 EVALUATION_PLOT = "evaluation.png"
@@ -72,19 +73,22 @@ def model_train(
 def _register(
     bot: Bot, data: TrainingData, classifier: IntentClassifier, evaluation: dict, plot: Path | None, user_id: int | None
 ) -> ModelVersion:
-    """Number, write and record the version; the bot's row lock hands out gapless version numbers."""
-    with transaction.atomic():
+    """Number, publish and record the version; the bot's row lock hands out gapless version numbers.
+
+    The artifact is written to a local folder and uploaded to the model storage under `<bot>/v<number>`.
+    """
+    with transaction.atomic(), tempfile.TemporaryDirectory() as tmp:
         Bot.objects.select_for_update().get(pk=bot.pk)
         number = (ModelVersion.objects.filter(bot=bot).aggregate(n=Max("version"))["n"] or 0) + 1
-        artifact = Path(settings.CHARLA_MODEL_DIR) / bot.slug / f"v{number}"
-        classifier.save(artifact, extra_files={EVALUATION_PLOT: plot} if plot else None)
+        classifier.save(Path(tmp) / "artifact", extra_files={EVALUATION_PLOT: plot} if plot else None)
+        artifact = artifact_publish(directory=Path(tmp) / "artifact", key=f"{bot.slug}/v{number}")
         metadata = classifier.metadata
         return ModelVersion.objects.create(
             bot=bot, version=number, encoder=encoder_name(),
             data_fingerprint=training_data_fingerprint(data=data, encoder=encoder_name()),
             hyperparameters={k: metadata[k] for k in ("seed", "threshold", "similarity_weight", "head_config") if k in metadata},
             metrics={k: metadata[k] for k in ("train_seconds", "n_examples", "calibration") if k in metadata},
-            artifact_path=str(artifact), evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
+            artifact_path=artifact, evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
         )  # fmt: skip
 
 
@@ -93,14 +97,15 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the bot's production model and archive the previous one. Runs inside the bot's row lock.
 
     Two promotions of one bot at once are serialised by that lock: the later one wins and
-    the partial unique constraint guarantees there is never a second production version.
+    the partial unique constraint guarantees there is never a second production version. The artifact must be
+    readable: it is fetched from the model storage into this host's cache (checksums verified) and opened.
     """
     Bot.objects.select_for_update().get(pk=version.bot_id)
     version.refresh_from_db()
     if version.evaluated_at is None:
         raise ModelVersionError(f"{version} has not been evaluated; train it with model_train.")
     try:
-        read_artifact(version.artifact_path)
+        read_artifact(artifact_local_path(artifact_path=version.artifact_path))
     except ArtifactError as exc:
         raise ModelVersionError(f"{version} cannot be served: {exc}") from exc
     ModelVersion.objects.filter(bot_id=version.bot_id, stage=ModelVersion.Stage.PRODUCTION).exclude(
@@ -151,7 +156,7 @@ def model_version_promote_if_not_worse(*, version: ModelVersion) -> PromotionDec
 def model_is_current(*, bot: Bot, version: ModelVersion | None) -> bool:
     """Whether `version` was trained on the bot's examples as they are now, with today's encoder, and its
     artifact is still there: training again would give the same model."""
-    if version is None or not Path(version.artifact_path).is_dir():
+    if version is None or not artifact_exists(artifact_path=version.artifact_path):
         return False
     fingerprint = training_data_fingerprint(data=training_data_for_bot(bot=bot), encoder=encoder_name())
     return version.data_fingerprint == fingerprint
@@ -174,10 +179,29 @@ def model_version_rollback(*, bot: Bot, to_version: int | None = None) -> ModelV
     return model_version_promote(version=target)
 
 
+def model_version_publish(*, version: ModelVersion) -> bool:
+    """Upload a version recorded before model storage (absolute `artifact_path`) to the storage under
+    `<bot>/v<N>` and record that key, so hosts without its folder can serve it. False when it is published already.
+
+    Raises ArtifactError when the folder is not a readable artifact; the version is then left as it was.
+    """
+    if not Path(version.artifact_path).is_absolute():
+        return False
+    read_artifact(version.artifact_path)
+    key = f"{version.bot.slug}/v{version.version}"
+    artifact_publish(directory=Path(version.artifact_path), key=key)
+    ModelVersion.objects.filter(pk=version.pk).update(artifact_path=key)
+    version.artifact_path = key
+    return True
+
+
 def model_version_export(*, version: ModelVersion, quantize: str = "none", target: Path | None = None) -> Path:
-    """A self-contained ONNX copy of `version` (classifier, encoder graph, tokenizer) for edge devices."""
+    """A self-contained ONNX copy of `version` (classifier, encoder graph, tokenizer) for edge devices.
+
+    Made from this host's cached copy of the artifact; by default written beside that copy.
+    """
     from ..classifier.backends import artifact_export
 
+    source = artifact_local_path(artifact_path=version.artifact_path)
     suffix = "onnx-int8" if quantize == "int8" else "onnx"
-    target = target or Path(version.artifact_path).with_name(f"v{version.version}-{suffix}")
-    return artifact_export(version.artifact_path, target, quantize=quantize)
+    return artifact_export(source, target or source.with_name(f"v{version.version}-{suffix}"), quantize=quantize)

@@ -32,6 +32,8 @@
   const TYPING_TIMEOUT_MS = 30000;
   const ERROR_VISIBLE_MS = 8000;
   const MAX_PENDING = 50;
+  const TOO_MANY_VISITORS = 4029; // closed before a visitor was made: reconnect after the error frame's retry_after
+  const RATE_LIMIT_DEFAULT_S = 60;
   const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
   // Close codes after which retrying cannot help (docs/protocol.md), with the cause for the site's owner.
   const REFUSALS = {
@@ -213,6 +215,9 @@
     let reconnectTimer = null;
     let typingTimer = null;
     let errorTimer = null;
+    let retryAfterS = RATE_LIMIT_DEFAULT_S;
+    const refused = new Set();  // client_ids refused by the rate limit: sent again, in order, when it allows
+    let resendTimer = null;
     let open = opts.mode !== 'launcher';
 
     function uuid() {
@@ -445,6 +450,8 @@
       ready = true;
       setState('open');
       send({ type: 'resume', after_seq: contiguousSeq() });
+      refused.clear();
+      clearTimeout(resendTimer);
       for (const [clientId, entry] of pending) {
         if (entry.el.dataset.status !== 'failed') send({ type: 'message', client_id: clientId, text: entry.text });
       }
@@ -460,6 +467,7 @@
       typing(msg) { setTyping(Boolean(msg.on)); },
       error(msg) {
         showError(typeof msg.message === 'string' ? msg.message : msg.code);
+        if (msg.code === 'rate_limited') { onRateLimited(msg); return; }
         if (typeof msg.client_id !== 'string') return;
         const entry = pending.get(msg.client_id);
         pending.delete(msg.client_id);
@@ -469,6 +477,24 @@
         updateStatus();
       },
     };
+
+    // A message refused by the rate limit was neither stored nor acknowledged: it stays pending (and in
+    // localStorage) and is sent again once `retry_after` seconds have passed, or after the next `session`.
+    function onRateLimited(msg) {
+      const seconds = Number(msg.retry_after);
+      retryAfterS = Number.isFinite(seconds) && seconds > 0 ? seconds : RATE_LIMIT_DEFAULT_S;
+      if (typeof msg.client_id !== 'string' || !pending.has(msg.client_id)) return;
+      refused.add(msg.client_id);
+      clearTimeout(resendTimer);
+      resendTimer = setTimeout(resendRefused, retryAfterS * 1000);
+    }
+
+    function resendRefused() {
+      resendTimer = null;
+      for (const [clientId, entry] of pending) {
+        if (refused.delete(clientId)) send({ type: 'message', client_id: clientId, text: entry.text });
+      }
+    }
 
     function send(payload) {
       if (!ready || ws?.readyState !== WebSocket.OPEN) return false;
@@ -499,6 +525,11 @@
         setTyping(false);
         if (Object.hasOwn(REFUSALS, event.code)) { refuse(event.code); return; }
         setState('reconnecting');
+        if (event.code === TOO_MANY_VISITORS) {
+          clearTimeout(reconnectTimer);
+          reconnectTimer = setTimeout(connect, retryAfterS * 1000 + Math.random() * 1000);
+          return;
+        }
         scheduleReconnect();
       });
     }

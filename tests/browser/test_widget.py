@@ -433,3 +433,34 @@ def test_a_quick_reply_button_sends_its_payload(bot, worker, site, context):
     page.reload()
     page.locator("#chat-launcher").click()
     expect(page.locator('#messages [data-seq="3"] .msg__bubble')).to_have_text("Opening hours", timeout=WAIT)
+
+
+@pytest.fixture
+def limited_charla(stack_logs):
+    """A second daphne allowing two messages per visitor per 5 s (the module's own keeps the defaults)."""
+    server = Charla(stack_logs)
+    server.env = {**server.env, "CHARLA_RATE_CHAT_MESSAGES": "2/5s"}
+    server.log = stack_logs / "limited-daphne.log"
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_message_refused_by_the_rate_limit_is_sent_again_after_retry_after(bot, worker, limited_charla, context):
+    """Two messages per visitor per 5 s: the third, typed at once, gets `rate_limited`; the widget (here on the chat
+    page, the same code) keeps it pending and sends it again after `retry_after`; all three are stored and
+    answered once, in the order typed."""
+    page = context.new_page()
+    frames = record_frames(page)
+    page.goto(limited_charla.base + "/chat/demo/?lang=en")
+    expect(page.locator("#chat-app")).to_have_attribute("data-state", "open", timeout=WAIT)
+    for text in ("hello", "thank you", "bye!"):
+        say(page, text)
+    expect(page.locator("#messages [data-seq]")).to_have_count(6, timeout=WAIT)
+    expect(page.locator('#messages [data-status="pending"]')).to_have_count(0)
+    refusals = [f for f in frames if f.get("code") == "rate_limited"]
+    assert len(refusals) == 1 and 1 <= refusals[0]["retry_after"] <= 5
+    texts = ["hello", "thank you", "bye!"]
+    assert page.locator('#messages [data-role="user"] .msg__bubble').all_text_contents() == texts
+    assert list(Message.objects.filter(role="user").order_by("seq").values_list("text", flat=True)) == texts
+    assert Message.objects.filter(reply_to__text__in=texts).count() == 3

@@ -33,14 +33,16 @@ def wait_finished(job_id: int, deadline_s: float = 240) -> TrainingJob:
     raise AssertionError(f"training job {job_id} still {job.status} at stage {job.stage!r}")
 
 
-def test_admin_training_runs_on_the_training_queue_and_shows_progress(demo_bot, admin_client, training_worker):
+def test_admin_training_runs_on_the_training_queue_and_shows_progress(
+    demo_bot, admin_client, training_worker, model_dir
+):
     """The admin's "train and promote": the worker trains, evaluates and promotes; the admin shows the report."""
     admin_client.post("/admin/intents/bot/", {"action": "train_and_promote", "_selected_action": [demo_bot.pk]})
     job = wait_finished(TrainingJob.objects.get(bot=demo_bot).pk)
     assert (job.status, job.stage, job.progress, job.error) == (TrainingJob.Status.SUCCEEDED, "done", 100, "")
     version = job.version
     assert version.stage == ModelVersion.Stage.PRODUCTION and version.trained_by is not None
-    assert str(training_worker) in version.artifact_path
+    assert (training_worker / version.artifact_path / "checksums.json").is_file()  # published to the model storage
     assert set(version.evaluation["per_language"]) == {"en", "es"} and version.evaluation["accuracy"] > 80
 
     jobs_page = admin_client.get("/admin/intents/trainingjob/").content.decode()
