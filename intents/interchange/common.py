@@ -18,6 +18,9 @@ BUILTIN_ENTITIES = ("sys.number", "sys.datetime", "sys.email", "sys.phone")
 MAX_EXAMPLE_CHARS = 500  # TrainingExample.text
 MAX_ARCHIVE_BYTES = 50 * 1024 * 1024  # uncompressed: a zip bomb is refused before it fills memory
 _NAME = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")  # Django's SlugField, as intent and entity names are
+# intents.models.bots.ACTION_NAME (Intent.action): a relative path appended to the bot's action base URL
+ACTION_NAME = re.compile(r"^([\w-]+(\.[\w-]+)*)(/[\w-]+(\.[\w-]+)*)*$|^$")
+ACTION_TIMEOUT = (0.1, 30.0)  # Bot.action_timeout, seconds
 
 Definition = dict[str, Any]
 Files = dict[str, str]  # path inside the project (posix) -> text
@@ -45,6 +48,28 @@ def check_text(text: object, file: str, line: int | None, limit: int | None = MA
     if limit and len(text) > limit:
         raise ImportFormatError(file, f"text longer than {limit} characters.", line)
     return text.strip()
+
+
+def check_texts(texts: object, file: str) -> list[str]:
+    """Texts one of which is picked at random (action failure responses): a list of non-empty texts."""
+    if not isinstance(texts, list):
+        raise ImportFormatError(file, f"expected a list of texts, got {texts!r}.")
+    return [check_text(text, file, None, limit=None) for text in texts]
+
+
+def check_action(name: object, file: str) -> str:
+    if not isinstance(name, str) or len(name) > 200 or not ACTION_NAME.match(name):
+        raise ImportFormatError(
+            file, f"action {name!r} is not a relative path (letters, digits, _ - . and /, up to 200)."
+        )
+    return name
+
+
+def check_timeout(seconds: object, file: str) -> float:
+    low, high = ACTION_TIMEOUT
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not low <= seconds <= high:
+        raise ImportFormatError(file, f"action timeout {seconds!r} is not a number of seconds from {low} to {high}.")
+    return float(seconds)
 
 
 def check_language(language: object, file: str, line: int | None = None) -> str:
@@ -121,7 +146,8 @@ def structure_errors(file: str) -> Iterator[None]:
 
 def check_definition(definition: Definition, file: str) -> None:
     """What the database would refuse, or the dialogue could not use, with a less helpful message: over-long or
-    malformed names and values, a threshold out of range, buttons and contexts of the wrong shape."""
+    malformed names and values, a threshold out of range, buttons and contexts of the wrong shape. (Actions and
+    their settings are checked where they are read, naming their file.)"""
     with structure_errors(file):
         for intent in definition["intents"]:
             _check_intent_parts(intent, file)

@@ -4,7 +4,8 @@ agent.json gives the languages, name and confidence threshold; intents/<name>.js
 messages by `lang`), input contexts, output contexts with their lifespans and parameters (slots, with prompts
 by language); intents/<name>_usersays_<lang>.json the examples; entities/<name>.json and
 entities/<name>_entries_<lang>.json the entities. The fallback intent's texts become the bot's fallback
-answers. A custom payload `{"charla": {...}}` carries what Dialogflow has no field for (see dialogflow_write).
+answers. An intent with `webhookUsed` has its `action` as Charla's action. A custom payload `{"charla": {...}}`
+carries what Dialogflow has no field for (see dialogflow_write).
 """
 
 import json
@@ -15,10 +16,13 @@ from .common import (
     Definition,
     Files,
     ImportFormatError,
+    check_action,
     check_language,
     check_name,
     check_slot_entities,
     check_text,
+    check_texts,
+    check_timeout,
     structure_errors,
 )
 
@@ -73,6 +77,7 @@ def _intent(file: str, data: dict, files: Files, definition: Definition, notes: 
     texts, payloads = _messages(file, response.get("messages") or [], definition["languages"])
     if data.get("fallbackIntent"):
         definition["fallback"] = {lang: t for lang, t in texts.items() if t}
+        _action_settings(file, payloads, definition)
         return
     slug = check_name(_slug(str(data.get("name", ""))), "intent", file, None)
     if slug != data.get("name"):
@@ -107,7 +112,30 @@ def _intent(file: str, data: dict, files: Files, definition: Definition, notes: 
             by_context.setdefault(context, {})[lang] = context_texts
     intent["context_responses"] = [{"context": c, "responses": r} for c, r in by_context.items()]
     intent["slots"] = _slots(file, response.get("parameters") or [], notes)
+    # Dialogflow's prebuilt intents name actions (input.welcome) that call nothing: only a webhook call is Charla's
+    intent["action"] = _action(file, response.get("action"), slug, notes) if data.get("webhookUsed") else ""
     definition["intents"].append(intent)
+
+
+def _action(file: str, action: str | None, slug: str, notes: list[str]) -> str:
+    """The action of an intent whose webhook is on; without a name (Dialogflow then calls the agent's one URL),
+    the intent's slug."""
+    if not action:
+        notes.append(f"{file}: webhook call without an action name; imported as action {slug!r}.")
+    return check_action(action or slug, file)
+
+
+def _action_settings(file: str, payloads: dict[str, dict], definition: Definition) -> None:
+    failure = {
+        lang: check_texts(payload["action_failure"], f"{file} (action failure responses, {lang})")
+        for lang, payload in payloads.items()
+        if lang and "action_failure" in payload
+    }
+    actions = {"failure": failure} if failure else {}
+    if "action_timeout" in payloads.get("", {}):
+        actions["timeout"] = check_timeout(payloads[""]["action_timeout"], file)
+    if actions:
+        definition["actions"] = actions
 
 
 def _messages(file: str, messages: list[dict], languages: list[str]) -> tuple[dict[str, list[str]], dict[str, dict]]:
@@ -126,6 +154,7 @@ def _messages(file: str, messages: list[dict], languages: list[str]) -> tuple[di
             payload = message["payload"][PAYLOAD_KEY]
             payloads.setdefault(lang, {}).update(payload.get("language") or {})
             payloads.setdefault("", {}).update(payload.get("intent") or {})
+            payloads[""].update(payload.get("agent") or {})  # the fallback intent's: the bot's settings
     return texts, payloads
 
 

@@ -1,10 +1,12 @@
 """A bot definition written as a Dialogflow ES agent zip, the layout "Export and restore" uses.
 
 Dialogflow has fields for examples, text responses by language, input and output contexts (lifespan in turns),
-parameters with prompts, entities and the fallback intent. What it has none for (quick-reply payloads,
-responses for an active context, an intent's description, a context's lifespan in minutes) travels in one custom
-payload message per language, `{"charla": {"language": {...}, "intent": {...}}}`, which Dialogflow keeps and
-passes on untouched.
+parameters with prompts, entities, the fallback intent, and an intent's `action` with `webhookUsed` (Charla's
+action). What it has none for (quick-reply payloads, responses for an active context, an intent's description, a
+context's lifespan in minutes) travels in one custom payload message per language,
+`{"charla": {"language": {...}, "intent": {...}}}`, which Dialogflow keeps and passes on untouched; the fallback
+intent's carry the bot's action failure responses and timeout, `{"charla": {"language": {"action_failure": [...]},
+"agent": {"action_timeout": 5.0}}}`. The webhook URL is the deployment's: agent.json leaves it empty and off.
 """
 
 import json
@@ -33,6 +35,7 @@ def dialogflow_from_definition(definition: Definition) -> Files:
         for lang, texts in intent.get("examples", {}).items():
             files[f"intents/{intent['slug']}_usersays_{lang}.json"] = _dump([_phrase(text, lang) for text in texts])
     fallback = [_text(texts, lang) for lang, texts in definition.get("fallback", {}).items()]
+    fallback += _action_settings(definition.get("actions", {}), languages)
     files[f"intents/{FALLBACK_INTENT}.json"] = _dump(_intent_shell(FALLBACK_INTENT, fallback, fallback=True))
     for entity in definition.get("entities", []):
         files |= _entity(entity, languages)
@@ -55,12 +58,27 @@ def _intent(intent: dict, languages: list[str]) -> dict:
         if payload["language"] or index == 0:
             messages.append({"type": "4", "lang": lang, "condition": "", "payload": {PAYLOAD_KEY: payload}})
     shell = _intent_shell(intent["slug"], messages)
+    shell["webhookUsed"] = bool(intent.get("action"))
+    shell["responses"][0]["action"] = intent.get("action", "")
     shell["contexts"] = [c["name"] for c in contexts.get("needs", [])]
     shell["responses"][0]["affectedContexts"] = [
         {"name": c["name"], "lifespan": c.get("turns", 5), "parameters": {}} for c in contexts.get("sets", [])
     ]
     shell["responses"][0]["parameters"] = [_parameter(slot) for slot in intent.get("slots", [])]
     return shell
+
+
+def _action_settings(actions: dict, languages: list[str]) -> list[dict]:
+    """The bot's action failure responses and timeout, as the fallback intent's Charla payloads."""
+    messages = []
+    for index, lang in enumerate(languages):
+        failure = actions.get("failure", {}).get(lang)
+        payload: dict = {"language": {"action_failure": failure}} if failure else {}
+        if index == 0 and "timeout" in actions:
+            payload["agent"] = {"action_timeout": actions["timeout"]}
+        if payload:
+            messages.append({"type": "4", "lang": lang, "condition": "", "payload": {PAYLOAD_KEY: payload}})
+    return messages
 
 
 def _intent_shell(name: str, messages: list[dict], fallback: bool = False) -> dict:

@@ -2,7 +2,7 @@
 
 An import is the truth for what it holds, in the languages it holds: a Rasa project in English replaces the
 English examples, responses and prompts of the intents it names and leaves the Spanish ones, and every intent it
-does not name, as they were. A CSV holds examples only, so responses, slots and contexts stay.
+does not name, as they were. A CSV holds examples only, so responses, slots, contexts and actions stay.
 """
 
 from copy import deepcopy
@@ -11,7 +11,7 @@ from typing import Any
 from .common import Definition
 
 _BY_LANGUAGE = ("examples", "responses", "buttons")
-_WHOLE = ("description", "contexts")
+_WHOLE = ("description", "contexts", "action")
 
 
 def definition_merge(current: Definition, imported: Definition) -> Definition:
@@ -24,6 +24,8 @@ def definition_merge(current: Definition, imported: Definition) -> Definition:
             merged[key] = imported[key]
     if "fallback" in imported:
         merged["fallback"] = _by_language(current.get("fallback", {}), imported["fallback"], covered)
+    if "actions" in imported:
+        merged["actions"] = _actions(current.get("actions", {}), imported["actions"], covered)
     if "entities" in imported:
         merged["entities"] = _entities(current.get("entities", []), imported["entities"], covered)
     intents = {intent["slug"]: intent for intent in merged["intents"]}
@@ -69,6 +71,14 @@ def _by_language(current: dict[str, Any], imported: dict[str, Any], covered: lis
     merged = {lang: value for lang, value in current.items() if lang not in covered}
     merged.update({lang: value for lang, value in imported.items() if value})
     return merged
+
+
+def _actions(current: dict[str, Any], imported: dict[str, Any], covered: list[str]) -> dict[str, Any]:
+    """The import's timeout, and its failure responses for the languages it covers; the rest stays."""
+    actions = {**current, **{key: value for key, value in imported.items() if key != "failure"}}
+    if "failure" in imported:
+        actions["failure"] = _by_language(current.get("failure", {}), imported["failure"], covered)
+    return actions
 
 
 def _entities(current: list[dict], imported: list[dict], covered: list[str]) -> list[dict]:

@@ -1,13 +1,15 @@
-"""A Rasa project's pieces (read by rasa_read) mapped to Charla: responses and forms to intents, slots to
-entities, synonyms, regexes and lookups to the bot's entities."""
+"""A Rasa project's pieces (read by rasa_read) mapped to Charla: responses, forms and custom actions to intents,
+slots to entities, synonyms, regexes and lookups to the bot's entities."""
 
 from typing import Any
 
-from .common import Definition, check_slot_entities
+from .common import Definition, check_action, check_slot_entities, check_texts
 
 # Duckling's dimensions, as Rasa names them, for Charla's built-in entities.
 DUCKLING = {"number": "sys.number", "time": "sys.datetime", "email": "sys.email", "phone-number": "sys.phone"}
 CONTEXTS_METADATA = "charla_contexts"  # nlu intent metadata: the contexts an intent needs and sets
+ACTION_PREFIX = "action_"  # Rasa's custom action action_<name> is Charla's action <name>
+FAILURE_RESPONSE = "utter_action_failed"  # the bot's action failure responses, in the project's language
 
 
 def project_definition(project: Any) -> Definition:
@@ -16,6 +18,7 @@ def project_definition(project: Any) -> Definition:
     owners = _response_owners(project)
     forms = _form_owners(project)
     entities = _entities(project)
+    actions = _action_owners(project)
     intents = []
     for name, examples in project.examples.items():
         metadata = project.intent_metadata.get(name, {})
@@ -32,14 +35,21 @@ def project_definition(project: Any) -> Definition:
             intent["slots"] = _slots(project, form, entities, lang)
         elif project.has_domain:
             intent["slots"] = []
+        if (action := actions.get(name)) is not None:
+            intent["action"] = action
+        elif project.steps:
+            intent["action"] = ""
         intents.append(intent)
-    mapped = set(owners.values()) | {"utter_default"}
+    mapped = set(owners.values()) | {"utter_default", FAILURE_RESPONSE}
     for response in project.responses:
         if response not in mapped and not response.startswith("utter_ask_"):
             notes.append(f"{project.responses[response][0]}: response {response} answers no intent; skipped.")
     definition: Definition = {"languages": [lang], "intents": intents, "entities": list(entities.values())}
     if "utter_default" in project.responses:
         definition["fallback"] = {lang: _texts(project, "utter_default")}
+    if FAILURE_RESPONSE in project.responses:
+        failure = check_texts(_texts(project, FAILURE_RESPONSE), project.responses[FAILURE_RESPONSE][0])
+        definition["actions"] = {"failure": {lang: failure}}
     if project.threshold is not None:
         definition["confidence_threshold"] = project.threshold
     check_slot_entities(definition, "domain.yml")
@@ -61,6 +71,24 @@ def _response_owners(project: Any) -> dict[str, str]:
             if owner in project.examples and action.startswith("utter_") and action in project.responses:
                 owners.setdefault(owner, action)
                 owner = None
+    return owners
+
+
+def _action_owners(project: Any) -> dict[str, str]:
+    """intent -> Charla action: the first custom action (declared in the domain's `actions:`) a rule or story runs
+    after the intent (after its form, for an intent that opens one), `action_` taken off its name."""
+    custom = {name: file for name, file in project.actions.items() if not name.startswith(("utter_", "validate_"))}
+    form_intent = {form: intent for intent, form in _form_owners(project).items()}
+    owners: dict[str, str] = {}
+    for steps in project.steps:
+        owner = None
+        for step in (s for s in steps if isinstance(s, dict)):
+            if "intent" in step:
+                owner = step["intent"]
+            action = step.get("action", "")
+            owner = form_intent.get(action, owner)
+            if owner in project.examples and action in custom and owner not in owners:
+                owners[owner] = check_action(action.removeprefix(ACTION_PREFIX), custom[action])
     return owners
 
 

@@ -1,8 +1,8 @@
 """Rasa 3.x projects (config.yml, domain.yml, data/*.yml) read into a bot definition.
 
-Every YAML file of a project is read and its top-level keys (nlu, responses, intents, slots, forms, rules,
-stories, language, pipeline) count wherever they are, as Rasa itself splits a project freely. An archive holding
-folders named by language (`en/`, `es/`), each a project, is one bilingual bot; otherwise the archive is one
+Every YAML file of a project is read and its top-level keys (nlu, responses, intents, actions, slots, forms,
+rules, stories, language, pipeline) count wherever they are, as Rasa itself splits a project freely. An archive
+holding folders named by language (`en/`, `es/`), each a project, is one bilingual bot; otherwise the archive is one
 project in the language given (or its config.yml's). What does not map to Charla is listed in the notes.
 """
 
@@ -17,13 +17,14 @@ from .common import (
     check_language,
     check_name,
     check_text,
+    check_timeout,
     structure_errors,
 )
 from .merge import definition_merge
 from .rasa_map import project_definition
 from .yaml_lines import LINE, VALUE_LINES, items, plain, yaml_read
 
-SIDECAR = "charla.yml"  # Charla's bot settings a Rasa project has no place for (name, languages)
+SIDECAR = "charla.yml"  # Charla's bot settings a Rasa project has no place for (name, languages, action timeout)
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<paren>[^)]*)\)|\{(?P<json>[^}]*)\})")
 _JSON_ENTITY = re.compile(r'"entity"\s*:\s*"(?P<entity>[^"]+)"(?:.*?"value"\s*:\s*"(?P<value>[^"]+)")?')
 
@@ -42,6 +43,9 @@ def rasa_to_definition(files: Files, *, language: str | None, notes: list[str]) 
         with structure_errors(SIDECAR):
             sidecar = plain(yaml_read(SIDECAR, files[SIDECAR])) or {}
             definition |= {"name": str(sidecar["name"])[:100]} if "name" in sidecar else {}
+            if "timeout" in (sidecar.get("actions") or {}):
+                timeout = check_timeout(sidecar["actions"]["timeout"], SIDECAR)
+                definition["actions"] = definition.get("actions", {}) | {"timeout": timeout}
     return definition
 
 
@@ -83,6 +87,7 @@ class _ProjectReader:
         self.responses: dict[str, tuple[str, list]] = {}  # name -> (file, variations)
         self.slots: dict[str, dict] = {}
         self.forms: dict[str, tuple[str, list[str]]] = {}  # form -> (file, required slots)
+        self.actions: dict[str, str] = {}  # action the domain declares -> its file
         self.steps: list[list[dict]] = []
         self.regexes: dict[str, list[str]] = {}
         self.lookups: dict[str, list[str]] = {}
@@ -92,7 +97,7 @@ class _ProjectReader:
         self.has_domain = False  # then an intent without a response or form in it has none
 
     def read(self, file: str, document: dict) -> None:
-        self.has_domain |= any(key in document for key in ("responses", "forms", "slots", "intents"))
+        self.has_domain |= any(key in document for key in ("responses", "forms", "slots", "intents", "actions"))
         for item in document.get("nlu") or []:
             self._nlu_item(file, item)
         for name, variations in items(document.get("responses") or {}):
@@ -100,6 +105,8 @@ class _ProjectReader:
         for entry in document.get("intents") or []:
             name = next(iter(k for k, _ in items(entry)), None) if isinstance(entry, dict) else entry
             self.examples.setdefault(check_name(name, "intent", file, document[VALUE_LINES].get("intents")), [])
+        for entry in document.get("actions") or []:  # a name, or {name: {send_domain: …}}
+            self.actions[str(next(iter(k for k, _ in items(entry))) if isinstance(entry, dict) else entry)] = file
         for name, slot in items(document.get("slots") or {}):
             self.slots[name] = plain(slot) or {}
         for name, form in items(document.get("forms") or {}):

@@ -1,13 +1,15 @@
 """A bot definition written as Rasa 3.x projects: one per language (Rasa projects have one language).
 
 `language` given: one project at the archive's root. Otherwise one folder per language (`en/`, `es/`), each a
-complete project that `rasa train` accepts, and `charla.yml` at the root with the bot's name and languages.
+complete project that `rasa train` accepts, and `charla.yml` at the root with the bot's name and languages (and
+action timeout). An intent's action is a custom action `action_<action>` its rule runs; the bot's action failure
+responses are the response `utter_action_failed`.
 """
 
 from typing import Any
 
 from .common import Definition, Files
-from .rasa_map import CONTEXTS_METADATA, DUCKLING
+from .rasa_map import ACTION_PREFIX, CONTEXTS_METADATA, DUCKLING, FAILURE_RESPONSE
 from .rasa_read import SIDECAR
 from .yaml_lines import Block, yaml_write
 
@@ -17,7 +19,10 @@ _TO_DUCKLING = {charla: rasa for rasa, charla in DUCKLING.items()}
 
 def rasa_from_definition(definition: Definition, *, language: str | None = None) -> Files:
     languages = [language] if language else definition["languages"]
-    files: Files = {SIDECAR: yaml_write({"name": definition["name"], "languages": definition["languages"]})}
+    sidecar = {"name": definition["name"], "languages": definition["languages"]}
+    if "timeout" in definition.get("actions", {}):
+        sidecar["actions"] = {"timeout": definition["actions"]["timeout"]}
+    files: Files = {SIDECAR: yaml_write(sidecar)}
     for lang in languages:
         prefix = "" if language else f"{lang}/"
         files |= {prefix + name: text for name, text in _project(definition, lang).items()}
@@ -91,30 +96,35 @@ def _domain(definition: Definition, lang: str) -> dict:
                 responses[f"utter_ask_{name}_form_{slot['name']}"] = [{"text": t} for t in prompts]
     if fallback := definition.get("fallback", {}).get(lang):
         responses["utter_default"] = [{"text": t} for t in fallback]
+    if failure := definition.get("actions", {}).get("failure", {}).get(lang):
+        responses[FAILURE_RESPONSE] = [{"text": t} for t in failure]
     entities = [e["name"] for e in definition.get("entities", [])]
     entities += sorted({m["entity"] for s in slots.values() for m in s["mappings"] if "entity" in m} - set(entities))
     domain = {
         "version": VERSION, "session_config": {"session_expiration_time": 60, "carry_over_slots_to_new_session": True},
         "intents": [intent["slug"] for intent in definition["intents"]], "entities": entities, "slots": slots,
         "responses": responses, "forms": forms,
+        "actions": list(dict.fromkeys(ACTION_PREFIX + i["action"] for i in definition["intents"] if i.get("action"))),
     }  # fmt: skip
     return {key: value for key, value in domain.items() if value}
 
 
 def _rules(definition: Definition) -> list[dict]:
-    """Rules that make the exported project answer as Charla does: the intent's response, or its form first."""
+    """Rules that make the exported project answer as Charla does: the intent's response, or its form first; an
+    intent with an action runs its custom action there instead (which answers, in Rasa)."""
     rules = []
     for intent in definition["intents"]:
         name = intent["slug"]
+        answer = ACTION_PREFIX + intent["action"] if intent.get("action") else f"utter_{name}"
         if intent.get("slots"):
             form = f"{name}_form"
             rules.append({"rule": f"start {form}", "steps": [
                 {"intent": name}, {"action": form}, {"active_loop": form}]})  # fmt: skip
             rules.append({"rule": f"submit {form}", "condition": [{"active_loop": form}], "steps": [
                 {"action": form}, {"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]},
-                {"action": f"utter_{name}"}]})  # fmt: skip
-        elif any(intent.get("responses", {}).values()):
-            rules.append({"rule": f"answer {name}", "steps": [{"intent": name}, {"action": f"utter_{name}"}]})
+                {"action": answer}]})  # fmt: skip
+        elif intent.get("action") or any(intent.get("responses", {}).values()):
+            rules.append({"rule": f"answer {name}", "steps": [{"intent": name}, {"action": answer}]})
     return rules
 
 

@@ -23,8 +23,8 @@ def bot_import(*, slug: str, fmt: str, files: Files, language: str | None = None
     """Create or update bot `slug` from files in `fmt`, in one transaction, under the bot's row lock.
 
     The files are the truth for the intents they name, in the languages they hold (intents.interchange.merge);
-    other intents and languages stay. A new bot takes its name, languages and threshold from the files; an
-    existing one keeps its settings. Raises ImportFormatError (naming the file and line) before any write.
+    other intents and languages stay. A new bot takes its name, languages, threshold and action timeout from the
+    files; an existing one keeps its settings. Raises ImportFormatError (naming the file and line) before any write.
     """
     notes: list[str] = []
     imported = definition_from_files(fmt, files, language=language, notes=notes)
@@ -34,7 +34,7 @@ def bot_import(*, slug: str, fmt: str, files: Files, language: str | None = None
             current = {"slug": slug, "name": imported.get("name", slug), "languages": [], "intents": []}
         else:
             current = bot_definition(bot=bot)
-            imported = {key: value for key, value in imported.items() if key not in ("name", "confidence_threshold")}
+            imported = _without_settings(imported)
         bot_load_definition(definition=definition_merge(current, imported))
     examples = sum(len(texts) for intent in imported["intents"] for texts in intent.get("examples", {}).values())
     return BotImport(Bot.objects.get(slug=slug), bot is None, len(imported["intents"]), examples, notes)
@@ -44,3 +44,11 @@ def bot_export(*, bot: Bot, fmt: str, language: str | None = None) -> tuple[str,
     """(file name, content) of the bot's active intents, entities and settings in `fmt`; `language` limits a
     Rasa export to one project, a CSV to one language's rows."""
     return definition_to_file(fmt, bot_definition(bot=bot), language=language)
+
+
+def _without_settings(imported: dict) -> dict:
+    """The bot's content the files hold, without the settings an existing bot keeps (name, threshold, timeout)."""
+    content = {key: value for key, value in imported.items() if key not in ("name", "confidence_threshold")}
+    if "actions" in content:
+        content["actions"] = {key: value for key, value in content["actions"].items() if key != "timeout"}
+    return content

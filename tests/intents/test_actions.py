@@ -11,7 +11,9 @@ from django.core.management import call_command
 
 from intents.action_signing import action_signature
 from intents.demo import demo_action_secret
+from intents.interchange import common as interchange_common
 from intents.models import Bot, DemoBooking, Intent
+from intents.models.bots import ACTION_NAME
 from intents.services import bot_load_definition
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +69,8 @@ def test_a_booking_with_invalid_slots_or_a_get_is_refused_with_a_json_error(clie
 
 def test_a_definition_sets_the_actions_it_names_and_keeps_the_rest(demo_definition):
     """load_demo_bot points the booking at CHARLA_DEMO_ACTION_URL with the demo secret; a definition without a
-    URL keeps the bot's; an action name that is not a relative path is refused and changes nothing."""
+    URL keeps the bot's; an action name that is not a relative path is refused and changes nothing (importers
+    check the same rule)."""
     call_command("load_demo_bot", action_url="http://127.0.0.1:8123/demo/actions/", stdout=io.StringIO())
     bot = Bot.objects.get(slug="demo")
     assert (bot.action_url, bot.action_secret) == ("http://127.0.0.1:8123/demo/actions/", demo_action_secret())
@@ -79,5 +82,6 @@ def test_a_definition_sets_the_actions_it_names_and_keeps_the_rest(demo_definiti
     with pytest.raises(ValidationError, match="relative path"):
         bot_load_definition(definition=bad)
     assert not Intent.objects.filter(action="../admin").exists()
+    assert interchange_common.ACTION_NAME.pattern == ACTION_NAME
     with pytest.raises(ValidationError, match="non-empty texts"):
         bot_load_definition(definition={**demo_definition, "actions": {"failure": {"en": "not a list"}}})

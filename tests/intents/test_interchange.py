@@ -49,21 +49,40 @@ def test_the_database_export_of_the_demo_bot_is_its_definition_file(demo_bot, de
     assert normalized(exported) == normalized({**demo_definition, "allowed_origins": [], "entities": []})
 
 
-@pytest.mark.parametrize("fmt", ["rasa", "dialogflow"])
-def test_export_then_import_round_trips_the_demo_bot(demo_bot, fmt, tmp_path):
+@pytest.mark.parametrize(
+    "fmt, native",
+    [
+        ("rasa", [("en/domain.yml", "actions:\n- action_book_table\n"),
+                  ("es/data/rules.yml", "- action: action_book_table")]),
+        ("dialogflow", [("intents/book_table.json", '"action": "book_table"'),
+                        ("intents/book_table.json", '"webhookUsed": true')]),
+    ],
+)  # fmt: skip
+def test_export_then_import_round_trips_the_demo_bot(demo_bot, fmt, native, tmp_path):
     """Export → import into a new bot gives the same definition: examples, responses, buttons, slots, contexts,
-    context responses, entities, fallback, threshold, name, in both languages."""
+    context responses, entities, fallback, threshold, name, in both languages; book_table's action (as the
+    format's custom action / webhook action), the action timeout and failure responses, but never the
+    deployment's action URL and secret."""
     Entity.objects.create(bot=demo_bot, name="order_number", kind="regex", pattern=r"ORD-\d{5}")
     diet = Entity.objects.create(bot=demo_bot, name="diet", kind="lookup")
     diet.values.create(value="vegetarian", synonyms=["veggie"])
     diet.values.create(value="vegano", synonyms=["vegan"], language="es")
+    demo_bot.action_timeout, demo_bot.action_url, demo_bot.action_secret = 2.5, "http://127.0.0.1:9/a/", "s3cr3t"
+    demo_bot.save()
     name, content = bot_export(bot=demo_bot, fmt=fmt)
     (tmp_path / name).write_bytes(content)
+    files = unzip(content)
+    assert all(text in files[file] for file, text in native)
+    assert not any("127.0.0.1:9" in text or "s3cr3t" in text for text in files.values())
 
     call_command("import_bot", str(tmp_path / name), "--bot", "copy", stdout=io.StringIO())
 
     copy = Bot.objects.get(slug="copy")
     assert normalized(bot_definition(bot=copy)) == normalized(bot_definition(bot=demo_bot))
+    assert Intent.objects.get(bot=copy, name="book_table").action == "book_table"
+    assert (copy.action_timeout, copy.action_url, copy.action_secret) == (2.5, "", "")
+    assert set(copy.action_failure_responses) == {"en", "es"}
+    assert copy.action_failure_responses == demo_bot.action_failure_responses
 
 
 def test_a_bilingual_rasa_export_is_one_project_per_language(demo_bot):
@@ -233,6 +252,15 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
             {"data/nlu.yml": "nlu:\n- intent: greet\n  metadata:\n    charla_contexts: {sets: [{name: bad name}]}\n"},
             "(intent greet): context 'bad name' is not a valid name",
         ),
+        (
+            {"agent.json": '{"language": "en"}',
+             "intents/a.json": '{"name": "a", "webhookUsed": true, "responses": [{"action": "../admin"}]}'},
+            "intents/a.json: action '../admin' is not a relative path",
+        ),
+        (
+            {"data/nlu.yml": "nlu:\n- intent: greet\n  examples: |\n    - hi\n", "charla.yml": "actions: {timeout: 300}\n"},
+            "charla.yml: action timeout 300 is not a number of seconds from 0.1 to 30.0",
+        ),
     ],
 )
 def test_a_bad_file_names_the_file_and_line_and_changes_nothing(demo_bot, tmp_path, files, expected):
@@ -269,12 +297,18 @@ def test_a_bad_upload_in_the_admin_shows_the_error_and_changes_nothing(admin_cli
 
 
 def test_reimporting_an_edited_export_applies_removals(demo_bot, tmp_path):
-    """An intent file is complete: a parameter and the quick replies deleted from a Dialogflow export are gone
-    from the bot after importing it back, and the rest is unchanged."""
+    """An intent file is complete: a parameter, the quick replies and the webhook (the action) deleted from a
+    Dialogflow export are gone from the bot after importing it back, and the rest is unchanged; edited action
+    failure texts are applied, an edited action timeout is not (an existing bot keeps its settings)."""
     files = unzip(bot_export(bot=demo_bot, fmt="dialogflow")[1])
     book = json.loads(files["intents/book_table.json"])
     book["responses"][0]["parameters"] = [p for p in book["responses"][0]["parameters"] if p["name"] != "email"]
+    book["webhookUsed"] = False
     files["intents/book_table.json"] = json.dumps(book)
+    fallback = json.loads(files["intents/Default Fallback Intent.json"])
+    settings = next(m for m in fallback["responses"][0]["messages"] if m["type"] == "4" and m["lang"] == "en")
+    settings["payload"]["charla"] = {"language": {"action_failure": ["Booking failed."]}, "agent": {"action_timeout": 9}}
+    files["intents/Default Fallback Intent.json"] = json.dumps(fallback)
     helper = json.loads(files["intents/help.json"])
     helper["responses"][0]["messages"] = [m for m in helper["responses"][0]["messages"] if m["type"] != "4"]
     files["intents/help.json"] = json.dumps(helper)
@@ -282,9 +316,11 @@ def test_reimporting_an_edited_export_applies_removals(demo_bot, tmp_path):
 
     bot_import(slug="demo", fmt="dialogflow", files=files)
 
-    after = bot_definition(bot=demo_bot)
+    after = bot_definition(bot=Bot.objects.get(pk=demo_bot.pk))
     intents = {intent["slug"]: intent for intent in after["intents"]}
     assert [slot["name"] for slot in intents["book_table"]["slots"]] == ["people", "when"]
+    assert "action" not in intents["book_table"] and after["actions"]["timeout"] == 5
+    assert after["actions"]["failure"] == {**before["actions"]["failure"], "en": ["Booking failed."]}
     assert "buttons" not in intents["help"] and not Response.objects.filter(intent__name="help").exclude(buttons=[])
     unchanged = [i for i in before["intents"] if i["slug"] not in ("book_table", "help")]
     assert normalized(unchanged) == normalized([i for i in after["intents"] if i["slug"] not in ("book_table", "help")])
