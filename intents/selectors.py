@@ -43,6 +43,26 @@ def production_version_id(*, bot_id: int) -> int | None:
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class ExampleChanges:
+    previous: int  # the version compared with
+    added: int
+    removed: int
+
+
+def model_version_example_changes(*, version: ModelVersion) -> ExampleChanges | None:
+    """Examples added and removed since the bot's previous version (by number); None for a first version, or
+    when either was trained before versions recorded their examples."""
+    previous = (
+        ModelVersion.objects.filter(bot_id=version.bot_id, version__lt=version.version)
+        .order_by("-version").only("version", "example_digests").first()
+    )  # fmt: skip
+    if previous is None or not previous.example_digests or not version.example_digests:
+        return None
+    before, after = set(previous.example_digests), set(version.example_digests)
+    return ExampleChanges(previous=previous.version, added=len(after - before), removed=len(before - after))
+
+
 def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | None:
     """Version `number` of the bot, or its production version when number is None."""
     if number is None:

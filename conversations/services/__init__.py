@@ -13,6 +13,7 @@ from .messages import (
 )
 from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
 from .publish import reply_publish
+from .review import Reviewed, ReviewRejected, messages_review
 from .sessions import (
     Session,
     conversation_close,
@@ -28,6 +29,8 @@ __all__ = [
     "Deletion",
     "EarlierTurnPending",
     "MessageRejected",
+    "ReviewRejected",
+    "Reviewed",
     "Session",
     "agent_message_send",
     "conversation_close",
@@ -40,6 +43,7 @@ __all__ = [
     "message_receive",
     "message_validate",
     "messages_requeue_stale",
+    "messages_review",
     "replies_store",
     "reply_publish",
     "session_open",

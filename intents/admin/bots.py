@@ -20,6 +20,7 @@ from ..models import (
     TrainingJob,
 )
 from ..services import ModelVersionError, model_version_promote, model_version_rollback, training_job_request
+from ..selectors import model_version_example_changes
 from ..services.registry import EVALUATION_PLOT
 
 
@@ -62,9 +63,20 @@ class EntityAdmin(admin.ModelAdmin):
 
 @admin.register(Bot)
 class BotAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "languages", "confidence_threshold", "created_at")
+    list_display = ("slug", "name", "languages", "confidence_threshold", "created_at", "operator_pages")
     search_fields = ("slug", "name")
+    readonly_fields = ("operator_pages",)
     actions = ["train", "train_and_promote", "roll_back"]
+
+    @admin.display(description="operators")
+    def operator_pages(self, obj: Bot) -> str:
+        """Links to the bot's inbox and dashboard (conversations' admin pages, reached by URL name only)."""
+        if obj.pk is None:
+            return "–"
+        inbox = reverse("admin:conversations_inboxmessage_changelist")
+        analytics = reverse("admin:conversations_botanalytics_changelist")
+        return format_html("<a href='{}?bot={}'>Inbox</a> · <a href='{}?bot={}'>Analytics</a>", inbox, obj.pk,
+                           analytics, obj.pk)  # fmt: skip
 
     @admin.action(description="Train a new model version (candidate)")
     def train(self, request, queryset) -> None:
@@ -109,8 +121,10 @@ class IntentAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("bot", "version", "stage", "accuracy", "encoder", "created_at", "promoted_at", "trained_by")
     list_filter = ("bot", "stage")
-    readonly_fields = [field.name for field in ModelVersion._meta.fields if field.name != "evaluation"] + ["report"]
-    exclude = ("evaluation",)
+    readonly_fields = [
+        field.name for field in ModelVersion._meta.fields if field.name not in ("evaluation", "example_digests")
+    ] + ["examples_changed", "report"]
+    exclude = ("evaluation", "example_digests")
     actions = ["promote"]
 
     def has_add_permission(self, request) -> bool:
@@ -132,6 +146,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def accuracy(self, obj: ModelVersion) -> str:
         value = (obj.evaluation or {}).get("accuracy")
         return "–" if value is None else f"{value:.1f} %"
+
+    @admin.display(description="examples since the previous version")
+    def examples_changed(self, obj: ModelVersion) -> str:
+        changes = model_version_example_changes(version=obj)
+        if changes is None:
+            return "– (no earlier version with recorded examples)"
+        return f"{changes.added} added, {changes.removed} removed since v{changes.previous}"
 
     @admin.display(description="evaluation report")
     def report(self, obj: ModelVersion) -> str:
