@@ -8,7 +8,7 @@ from datetime import date
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 720, 260
+WIDTH, HEIGHT = 1100, 280
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 48, 28
 
 
@@ -52,7 +52,7 @@ def daily_chart(*, title: str, days: list[date], series: list[Series], unit: str
         if points:
             path = " ".join(f"{x:.1f},{py:.1f}" for x, py in points)
             parts.append(format_html('<polyline class="{} line" points="{}" fill="none"/>', line.css, path))
-    step = max(1, math.ceil(len(days) / 8))
+    step = max(1, math.ceil(len(days) / 12))
     parts += [
         format_html('<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
                     _px(LEFT + n * slot + slot / 2), HEIGHT - 8, day.strftime("%d %b"))  # fmt: skip
