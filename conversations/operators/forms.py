@@ -53,7 +53,8 @@ class InboxFilterForm(BotForm):
         bot = self.chosen_bot
         names = list(bot.intents.values_list("name", flat=True)) if bot else []
         self.fields["intent"].choices = [("", "any intent"), *((name, name) for name in names)]
-        self.fields["language"].choices = [("", "any language"), *((code, code) for code in (bot.languages if bot else []))]
+        languages = bot.languages if bot else []
+        self.fields["language"].choices = [("", "any language"), *((code, code) for code in languages)]
         self.fields["version"].queryset = ModelVersion.objects.filter(bot=bot).order_by("-version")
         self.fields["version"].empty_label = "any version"
         self.fields["threshold"].widget.attrs["placeholder"] = f"{bot.confidence_threshold:g}" if bot else ""

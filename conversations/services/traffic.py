@@ -28,20 +28,22 @@ class Generated:
 
 def traffic_generate(*, bot: Bot, messages: int, days: int = 60, seed: float = 0.42) -> Generated:
     """Add about `messages` messages (half visitors', half the bot's replies) to `bot`, in closed conversations
-    spread over the last `days` days, with the bot's example texts, intents and languages, the outcome shares
-    above, stored answer timings and, when the bot has model versions, each day's messages on one of them
-    (older versions on older days). Idempotent it is not: each run adds more."""
+    spread over the last `days` days: each visitor's message one of the bot's examples (text, intent and
+    language), with the outcome shares above, stored answer timings and, when the bot has model versions, the
+    version of its day (older versions on older days). Not idempotent: each run adds more."""
     conversations = max(1, messages // (2 * TURNS_PER_CONVERSATION))
     examples = list(
-        TrainingExample.objects.filter(intent__bot=bot, intent__active=True).values_list("text", "intent__name")
+        TrainingExample.objects.filter(intent__bot=bot, intent__active=True)
+        .values_list("text", "intent__name", "language")
     )
     if not examples:
         raise ValueError(f"Bot '{bot.slug}' has no training examples to draw texts from.")
     versions = list(ModelVersion.objects.filter(bot=bot).order_by("version").values_list("pk", flat=True))
+    texts, intents, example_languages = (list(column) for column in zip(*examples))
     params = {
         "bot": bot.pk, "n": conversations, "days": days, "turns": TURNS_PER_CONVERSATION,
-        "languages": bot.languages or ["en"], "texts": [text for text, _ in examples],
-        "intents": [intent for _, intent in examples], "versions": versions or [None],
+        "languages": bot.languages or ["en"], "texts": texts, "intents": intents,
+        "example_languages": example_languages, "versions": versions or [None],
         "fallback": OUTCOME_SHARES[Message.Outcome.FALLBACK], "oos": OUTCOME_SHARES[Message.Outcome.OUT_OF_SCOPE],
         "handoff": OUTCOME_SHARES[Message.Outcome.HANDOFF],
     }  # fmt: skip
@@ -77,7 +79,8 @@ WITH conv AS (
 ), users AS (
     INSERT INTO {message} (conversation_id, bot_id, seq, role, text, language, intent, confidence, ranking, buttons,
                            status, created_at, answered_at, timings, outcome, review, model_version_id)
-    SELECT conversation, %(bot)s, 2 * turn - 1, 'user', (%(texts)s::text[])[e], language, (%(intents)s::text[])[e],
+    SELECT conversation, %(bot)s, 2 * turn - 1, 'user', (%(texts)s::text[])[e], (%(example_languages)s::text[])[e],
+           (%(intents)s::text[])[e],
            CASE WHEN u < %(fallback)s + %(oos)s THEN 0.1 + 0.35 * random() ELSE 0.5 + 0.49 * random() END,
            '[]', '[]', 'answered', at, at + l * interval '1 second',
            jsonb_build_object('received', extract(epoch FROM at), 'stored', extract(epoch FROM at) + 0.003,
