@@ -67,7 +67,9 @@ class InboxAdmin(OperatorPage):
             raise PermissionDenied
         form = ReviewForm(request.POST)
         if not form.is_valid():
-            self.message_user(request, " ".join(form.non_field_errors()) or str(form.errors), messages.ERROR)
+            errors = "; ".join(" ".join(e) if name == "__all__" else f"{name}: {' '.join(e)}"
+                               for name, e in form.errors.items())  # fmt: skip
+            self.message_user(request, f"Nothing changed: {errors}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         data = form.cleaned_data
         try:

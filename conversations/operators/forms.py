@@ -67,8 +67,10 @@ class InboxFilterForm(BotForm):
 
     def filters(self) -> InboxFilters:
         data = self.cleaned_data
-        return InboxFilters(
-            bot_id=data["bot"].pk, threshold=data.get("threshold"), reason=data.get("reason") or None,
+        threshold = data.get("threshold")
+        return InboxFilters(  # the bot's threshold as a constant: no join in the count over the whole inbox
+            bot_id=data["bot"].pk, threshold=data["bot"].confidence_threshold if threshold is None else threshold,
+            reason=data.get("reason") or None,
             language=data.get("language") or None, intent=data.get("intent") or None,
             model_version_id=data["version"].pk if data.get("version") else None,
             since=data.get("since"), until=data.get("until"),
