@@ -11,7 +11,7 @@ from intents.classifier.model import OUT_OF_SCOPE_INTENT
 
 from ..models import BotAnalytics, InboxMessage, Message
 from ..services import ReviewRejected, messages_review
-from .analytics import bot_analytics
+from .analytics import analytics_supported, bot_analytics
 from .dashboard import dashboard_charts
 from .forms import InboxFilterForm, RangeForm, ReviewForm
 from .inbox import inbox_messages
@@ -97,10 +97,11 @@ class AnalyticsAdmin(OperatorPage):
             raise PermissionDenied
         form = RangeForm(request.GET)
         analytics = None
-        if form.is_valid():
+        if form.is_valid() and analytics_supported():
             data = form.cleaned_data
             analytics = bot_analytics(bot=data["bot"], start=data["start"], end=data["end"])
         return self.page(
             request, "admin/conversations/analytics.html", "Analytics", form=form, bot=form.chosen_bot,
             analytics=analytics, charts=dashboard_charts(analytics) if analytics else None,
+            supported=analytics_supported(),
         )  # fmt: skip

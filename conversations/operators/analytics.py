@@ -67,6 +67,11 @@ class Analytics:
     day_dates: list[date] = field(default_factory=list)
 
 
+def analytics_supported() -> bool:
+    """The aggregations are PostgreSQL's (GROUPING SETS, percentile_cont); the embedded SQLite default has none."""
+    return connection.vendor == "postgresql"
+
+
 def bot_analytics(*, bot: Bot, start: date, end: date) -> Analytics:
     """The bot's visitors' messages and conversations from `start` to `end` (inclusive, site time zone)."""
     if end < start or (end - start).days >= MAX_DAYS:

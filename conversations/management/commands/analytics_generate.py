@@ -1,6 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from conversations.services.traffic import traffic_generate
 from intents.selectors import bot_get
@@ -18,6 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=60, help="spread over the last DAYS days")
 
     def handle(self, *args, bot: str, messages: int, days: int, **options) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("analytics_generate writes with PostgreSQL's generate_series: set DATABASE_URL.")
         found = bot_get(slug=bot)
         if found is None:
             raise CommandError(f"No bot with slug '{bot}'.")
