@@ -55,7 +55,8 @@ class InboxFilterForm(BotForm):
         self.fields["intent"].choices = [("", "any intent"), *((name, name) for name in names)]
         languages = bot.languages if bot else []
         self.fields["language"].choices = [("", "any language"), *((code, code) for code in languages)]
-        self.fields["version"].queryset = ModelVersion.objects.filter(bot=bot).order_by("-version")
+        versions = ModelVersion.objects.filter(bot=bot).select_related("bot").order_by("-version")
+        self.fields["version"].queryset = versions.only("version", "stage", "bot__slug")
         self.fields["version"].empty_label = "any version"
         self.fields["threshold"].widget.attrs["placeholder"] = f"{bot.confidence_threshold:g}" if bot else ""
 

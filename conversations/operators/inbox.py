@@ -45,7 +45,10 @@ def inbox_messages(*, filters: InboxFilters) -> QuerySet[Message]:
         "created_at__lt": day_start(filters.until + timedelta(days=1)) if filters.until else None,
     }  # fmt: skip
     messages = messages.filter(**{key: value for key, value in narrowing.items() if value is not None})
-    return messages.select_related("bot", "model_version").order_by("-created_at", "-pk")
+    # A version's row holds its evaluation and example digests (hundreds of kB for a large bot): not per row.
+    heavy = ("evaluation", "example_digests", "metrics", "hyperparameters")
+    messages = messages.select_related("bot", "model_version").defer(*(f"model_version__{name}" for name in heavy))
+    return messages.order_by("-created_at", "-pk")
 
 
 def day_start(day: date) -> datetime:

@@ -130,6 +130,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("example_digests")  # up to hundreds of kB a row
+
     @admin.action(description="Make production (promote, or roll back to this version)")
     def promote(self, request, queryset) -> None:
         if queryset.count() != 1:
