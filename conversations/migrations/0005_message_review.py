@@ -6,6 +6,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # The data updates at the end would leave foreign-key checks pending, and PostgreSQL refuses the deferred
+    # CREATE INDEX statements Django runs after the operations inside the same transaction: each statement
+    # commits on its own (a failed run is resumed by running migrate again; the updates skip done rows).
+    atomic = False
 
     dependencies = [
         ('conversations', '0003_pending_turns_index'),
@@ -45,11 +49,6 @@ class Migration(migrations.Migration):
             name='bot',
             field=models.ForeignKey(db_index=False, help_text="The conversation's bot, kept on each message so that the operators' inbox and dashboard read messages without joining conversations (indexed by message_user_stats).", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='intents.bot'),
         ),
-        migrations.RunSQL(
-            "UPDATE conversations_message SET bot_id = (SELECT c.bot_id FROM conversations_conversation c"
-            " WHERE c.id = conversations_message.conversation_id) WHERE bot_id IS NULL",
-            reverse_sql=migrations.RunSQL.noop, elidable=True,
-        ),
         migrations.AddField(
             model_name='message',
             name='outcome',
@@ -82,5 +81,20 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='message',
             index=models.Index(condition=models.Q(('role', 'user')), fields=['bot', 'created_at'], include=('outcome', 'confidence', 'intent', 'language', 'model_version', 'answered_at', 'reviewed_at'), name='message_user_stats'),
+        ),
+        # Data last, once the columns and indexes exist.
+        # The bot of each existing message, from its conversation.
+        migrations.RunSQL(
+            "UPDATE conversations_message SET bot_id = (SELECT c.bot_id FROM conversations_conversation c"
+            " WHERE c.id = conversations_message.conversation_id) WHERE bot_id IS NULL",
+            reverse_sql=migrations.RunSQL.noop, elidable=True,
+        ),
+        # Messages answered before this migration get their outcome from their reply: a fallback reply is
+        # "fallback" (whether the classifier had rejected the message was not stored), a handoff reply "handoff".
+        migrations.RunSQL(
+            "UPDATE conversations_message SET outcome = COALESCE((SELECT CASE r.intent WHEN 'fallback' THEN"
+            " 'fallback' WHEN 'human_handoff' THEN 'handoff' ELSE 'answered' END FROM conversations_message r"
+            " WHERE r.reply_to_id = conversations_message.id), '') WHERE role = 'user' AND outcome = ''",
+            reverse_sql=migrations.RunSQL.noop, elidable=True,
         ),
     ]
