@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from . import services
 from .models import Conversation, Message, Visitor
+from .operators import admin as operators_admin  # noqa: F401  registers the inbox and the analytics pages
 
 
 class MessageInline(admin.TabularInline):

@@ -57,7 +57,10 @@ class Conversation(models.Model):
                 name="conversation_handoff_has_agent",
             ),
         ]
-        indexes = [models.Index(fields=["handoff"], condition=~Q(handoff="none"), name="conversation_handoff_open")]
+        indexes = [
+            models.Index(fields=["handoff"], condition=~Q(handoff="none"), name="conversation_handoff_open"),
+            models.Index(fields=["bot", "created_at"], name="conversation_bot_created"),  # the dashboard's per day
+        ]
 
     def __str__(self) -> str:
         return f"{self.bot.slug} · {self.visitor} · {self.created_at:%Y-%m-%d %H:%M}"
@@ -84,7 +87,25 @@ class Message(models.Model):
         SENT = "sent", "Sent"
         HANDED_OFF = "handed_off", "Left to a person"
 
+    class Outcome(models.TextChoices):
+        """What the bot made of a user message (blank: not answered by the bot yet, or left to a person)."""
+
+        ANSWERED = "answered", "Answered"
+        FALLBACK = "fallback", "Fell back"
+        OUT_OF_SCOPE = "out_of_scope", "Out of scope"
+        HANDOFF = "handoff", "Led to a handoff"
+
+    class Review(models.TextChoices):
+        EXAMPLE = "example", "Added as an example"
+        OUT_OF_SCOPE = "out_of_scope", "Marked out of scope"
+        IGNORED = "ignored", "Ignored"
+
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    bot = models.ForeignKey(
+        Bot, null=True, on_delete=models.CASCADE, related_name="+", db_index=False,
+        help_text="The conversation's bot, kept on each message so that the operators' inbox and dashboard read "
+        "messages without joining conversations (indexed by message_user_stats).",
+    )
     seq = models.PositiveIntegerField()
     role = models.CharField(max_length=8, choices=Role.choices)
     text = models.TextField()
@@ -109,6 +130,16 @@ class Message(models.Model):
     timings = models.JSONField(
         default=dict, blank=True, help_text="Unix times of the stages a user message went through (bench/)."
     )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    review = models.CharField(max_length=16, choices=Review.choices, blank=True)
+    review_example = models.ForeignKey(
+        "intents.TrainingExample", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The training example this message became.",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation", "seq"]
@@ -130,7 +161,31 @@ class Message(models.Model):
             # Answering looks for a conversation's unanswered turns: without this index, a backlog of pending
             # messages elsewhere (workers down) made PostgreSQL scan all of them for every answer.
             models.Index(fields=["conversation", "seq"], condition=Q(status="pending"), name="message_pending_turns"),
+            # The operators' inbox and dashboard read a bot's user messages by date from this index alone (an
+            # index-only scan): a join with conversations or heap reads made the dashboard take seconds on 1M rows.
+            models.Index(
+                fields=["bot", "created_at"], condition=Q(role="user"), name="message_user_stats",
+                include=["outcome", "confidence", "intent", "language", "model_version", "answered_at", "reviewed_at"],
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.role}: {self.text[:50]}"
+
+
+class InboxMessage(Message):
+    """The operators' inbox in the admin: user messages the bot did not handle well, to review."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "inbox message"
+        verbose_name_plural = "inbox: messages to review"
+
+
+class BotAnalytics(Message):
+    """The analytics dashboard's place in the admin (its page aggregates messages; it lists none)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "analytics"
+        verbose_name_plural = "analytics dashboard"

@@ -46,6 +46,24 @@ def production_version_id(*, bot_id: int) -> int | None:
 def model_versions_unpublished() -> list[ModelVersion]:
     """Versions recorded before model storage: their `artifact_path` is an absolute folder, not a storage key."""
     return list(ModelVersion.objects.filter(artifact_path__startswith="/").select_related("bot").order_by("pk"))
+@dataclass(frozen=True)
+class ExampleChanges:
+    previous: int  # the version compared with
+    added: int
+    removed: int
+
+
+def model_version_example_changes(*, version: ModelVersion) -> ExampleChanges | None:
+    """Examples added and removed since the bot's previous version (by number); None for a first version, or
+    when either was trained before versions recorded their examples."""
+    previous = (
+        ModelVersion.objects.filter(bot_id=version.bot_id, version__lt=version.version)
+        .order_by("-version").only("version", "example_digests").first()
+    )  # fmt: skip
+    if previous is None or not previous.example_digests or not version.example_digests:
+        return None
+    before, after = set(previous.example_digests), set(version.example_digests)
+    return ExampleChanges(previous=previous.version, added=len(after - before), removed=len(before - after))
 
 
 def model_version_get(*, bot: Bot, number: int | None = None) -> ModelVersion | None:

@@ -14,6 +14,7 @@ from .messages import (
 )
 from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
 from .publish import reply_publish
+from .review import Reviewed, ReviewRejected, messages_review
 from .sessions import (
     Session,
     conversation_close,
@@ -30,6 +31,8 @@ __all__ = [
     "Deletion",
     "EarlierTurnPending",
     "MessageRejected",
+    "ReviewRejected",
+    "Reviewed",
     "Session",
     "action_call_for",
     "action_run",
@@ -45,6 +48,7 @@ __all__ = [
     "message_receive",
     "message_validate",
     "messages_requeue_stale",
+    "messages_review",
     "replies_store",
     "reply_publish",
     "session_open",

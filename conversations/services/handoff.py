@@ -64,8 +64,9 @@ def agent_message_send(*, conversation_id: uuid.UUID, agent_id: int, text: Any, 
         if conversation.handoff != Conversation.Handoff.ACTIVE or conversation.agent_id != agent_id:
             raise MessageRejected("not_taken", "Take the conversation over before writing in it.")
         message = Message.objects.create(
-            conversation=conversation, seq=next_seq(conversation), role=Message.Role.AGENT, text=text,
-            client_id=stored_id, agent_id=agent_id, status=Message.Status.SENT, language=conversation.language,
+            conversation=conversation, bot_id=conversation.bot_id, seq=next_seq(conversation), role=Message.Role.AGENT,
+            text=text, client_id=stored_id, agent_id=agent_id, status=Message.Status.SENT,
+            language=conversation.language,
         )
         conversation.save(update_fields=["last_seq", "updated_at"])
         transaction.on_commit(partial(agent_message_publish, message=message))

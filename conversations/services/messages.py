@@ -22,7 +22,7 @@ from intents.classifier import Prediction
 from intents.models import Bot, ModelVersion
 from intents.services import intent_predict
 
-from ..dialogue import ActionOutcome, ActionRequest, dialogue_step, payload_prediction, turn_language
+from ..dialogue import FALLBACK_INTENT, ActionOutcome, ActionRequest, dialogue_step, payload_prediction, turn_language
 from ..dialogue import Turn as DialogueTurn
 from ..models import Conversation, Message
 from ..selectors import message_payload
@@ -100,6 +100,7 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
     handed_off = conversation.handoff == Conversation.Handoff.ACTIVE and not _pending_exists(conversation)
     message = Message(
         conversation=conversation,
+        bot_id=conversation.bot_id,
         seq=next_seq(conversation),
         role=Message.Role.USER,
         text=text,
@@ -351,7 +352,7 @@ class _Turns:
     """A batch's answers, collected turn by turn under the row locks and then written one statement per table."""
 
     MESSAGE_FIELDS = ["status", "answered_at", "intent", "confidence", "language", "ranking", "model_version",
-                      "timings"]  # fmt: skip
+                      "timings", "outcome"]  # fmt: skip
 
     def __init__(self) -> None:
         self.now = timezone.now()
@@ -382,10 +383,12 @@ class _Turns:
         if turn is None:  # the bot stays silent while a person has the conversation
             return None
         self.replies.append(Message(
-            conversation=conversation, seq=next_seq(conversation), role=Message.Role.BOT, text=turn.text,
+            conversation=conversation, bot_id=conversation.bot_id, seq=next_seq(conversation), role=Message.Role.BOT,
+            text=turn.text,
             language=turn.language, intent=turn.intent, confidence=prediction.confidence, buttons=turn.buttons,
             reply_to=message, status=Message.Status.SENT, answered_at=self.now, model_version=item.version,
         ))  # fmt: skip
+        message.outcome = _outcome(turn, prediction)
         conversation.state = turn.state
         conversation.language = turn.language
         conversation.updated_at = self.now
@@ -415,6 +418,16 @@ class _Turns:
             transaction.on_commit(partial(replies_publish, replies=self.replies, console=console))
         for conversation in self.handoffs:  # after the replies' publish: the visitor reads the answer first
             handoff_request(conversation=conversation)
+
+
+def _outcome(turn: DialogueTurn, prediction: Prediction) -> str:
+    """What the operators' inbox and dashboard count: a fallback is out of scope when the classifier rejected
+    the message, else it fell back for a low confidence or an intent it could not use here."""
+    if turn.handoff:
+        return Message.Outcome.HANDOFF
+    if turn.intent != FALLBACK_INTENT:
+        return Message.Outcome.ANSWERED
+    return Message.Outcome.OUT_OF_SCOPE if prediction.out_of_scope else Message.Outcome.FALLBACK
 
 
 def _rows_insert(rows: list[Any]) -> None:

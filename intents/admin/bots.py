@@ -17,7 +17,7 @@ from ..models import (
     TrainingExample,
     TrainingJob,
 )
-from ..selectors import training_job_for_version
+from ..selectors import model_version_example_changes, training_job_for_version
 from ..services import (
     ModelVersionError,
     artifact_open,
@@ -69,10 +69,21 @@ class EntityAdmin(admin.ModelAdmin):
 
 @admin.register(Bot)
 class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
-    list_display = ("slug", "name", "languages", "confidence_threshold", "retrain_nightly", "created_at")
+    list_display = ("slug", "name", "languages", "confidence_threshold", "retrain_nightly", "created_at", "operator_pages")
     search_fields = ("slug", "name")
     list_filter = ("retrain_nightly",)
+    readonly_fields = ("operator_pages",)
     actions = ["train", "train_and_promote", "train_and_promote_if_not_worse", "roll_back"]
+
+    @admin.display(description="operators")
+    def operator_pages(self, obj: Bot) -> str:
+        """Links to the bot's inbox and dashboard (conversations' admin pages, reached by URL name only)."""
+        if obj.pk is None:
+            return "–"
+        inbox = reverse("admin:conversations_inboxmessage_changelist")
+        analytics = reverse("admin:conversations_botanalytics_changelist")
+        return format_html("<a href='{}?bot={}'>Inbox</a> · <a href='{}?bot={}'>Analytics</a>", inbox, obj.pk,
+                           analytics, obj.pk)  # fmt: skip
 
     @admin.action(description="Train a new model version (candidate)")
     def train(self, request, queryset) -> None:
@@ -121,14 +132,17 @@ class IntentAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("bot", "version", "stage", "accuracy", "encoder", "created_at", "promoted_at", "trained_by")
     list_filter = ("bot", "stage")
-    readonly_fields = [field.name for field in ModelVersion._meta.fields if field.name != "evaluation"] + [
-        "training_decision", "report",
-    ]  # fmt: skip
-    exclude = ("evaluation",)
+    readonly_fields = [
+        field.name for field in ModelVersion._meta.fields if field.name not in ("evaluation", "example_digests")
+    ] + ["training_decision", "examples_changed", "report"]
+    exclude = ("evaluation", "example_digests")
     actions = ["promote"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("example_digests")  # up to hundreds of kB a row
 
     @admin.action(description="Make production (promote, or roll back to this version)")
     def promote(self, request, queryset) -> None:
@@ -150,6 +164,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="training decision")
     def training_decision(self, obj: ModelVersion) -> str:
         return training_decision_text(training_job_for_version(version=obj)) or "–"
+
+    @admin.display(description="examples since the previous version")
+    def examples_changed(self, obj: ModelVersion) -> str:
+        changes = model_version_example_changes(version=obj)
+        if changes is None:
+            return "– (no earlier version with recorded examples)"
+        return f"{changes.added} added, {changes.removed} removed since v{changes.previous}"
 
     @admin.display(description="evaluation report")
     def report(self, obj: ModelVersion) -> str:

@@ -12,7 +12,7 @@ def promotion_to_promote(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("intents", "0007_actions")]
+    dependencies = [("intents", "0008_version_examples")]
 
     operations = [
         migrations.AddField(

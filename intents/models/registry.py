@@ -16,6 +16,11 @@ class ModelVersion(models.Model):
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CANDIDATE)
     encoder = models.CharField(max_length=300)
     data_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the training examples.")
+    example_digests = models.JSONField(
+        default=list, blank=True, editable=False,
+        help_text="A short digest of each training example (intent, language, text), sorted: what the admin compares "
+        "with the previous version to count examples added and removed.",
+    )
     hyperparameters = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     artifact_path = models.CharField(max_length=500)

@@ -3,6 +3,7 @@
 from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path, artifact_open, artifact_publish
 from .bots import bot_load_definition
 from .interchange import BotImport, bot_export, bot_import
+from .examples import ExampleRejected, out_of_scope_intent_get, training_example_add
 from .prediction import NoModelError, intent_predict, intent_predict_batch
 from .registry import (
     ModelVersionError,
@@ -16,6 +17,7 @@ from .registry import (
     model_version_publish,
     model_version_rollback,
     training_data_fingerprint,
+    training_example_digests,
 )
 from .retraining import bots_retrain_changed
 from .training import training_job_request, training_job_run, training_jobs_fail_stale
@@ -25,6 +27,7 @@ __all__ = [
     "bot_export",
     "bot_import",
     "ArtifactUnavailable",
+    "ExampleRejected",
     "ModelVersionError",
     "PromotionDecision",
     "NoModelError",
@@ -44,7 +47,10 @@ __all__ = [
     "model_version_promote_if_not_worse",
     "model_version_publish",
     "model_version_rollback",
+    "out_of_scope_intent_get",
     "training_data_fingerprint",
+    "training_example_add",
+    "training_example_digests",
     "training_job_request",
     "training_job_run",
     "training_jobs_fail_stale",
