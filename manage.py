@@ -7,6 +7,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
     from django.core.management import execute_from_command_line
 
+    from chatbot.hardening import secret_key_require
+
+    secret_key_require()
     execute_from_command_line(sys.argv)
 
 

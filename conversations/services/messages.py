@@ -21,6 +21,7 @@ from django.utils import timezone
 from intents.classifier import Prediction
 from intents.models import Bot, ModelVersion
 from intents.services import intent_predict
+from monitoring import metrics
 
 from ..dialogue import dialogue_step, payload_prediction, turn_language
 from ..models import Conversation, Message
@@ -107,6 +108,7 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
     _rows_insert([message])
     conversation.updated_at = timezone.now()  # what auto_now does on save()
     _rows_update([conversation], ["last_seq", "updated_at"])
+    transaction.on_commit(partial(metrics.message_received, bot_id=conversation.bot_id, language=conversation.language))
     if not handed_off:
         turn = Turn(message_id=message.pk, conversation_id=str(conversation.pk), bot_id=conversation.bot_id, text=text)
         answer_enqueue(turn=turn, timings={"received": received, "stored": time.time()})
@@ -220,6 +222,7 @@ def replies_store(*, classified: list[Classified]) -> tuple[dict[int, Answered],
                 unanswered[conversation.pk].discard(message.seq)
                 turns.add(conversation=conversation, message=message, item=by_id[message.pk])
         turns.write()
+        transaction.on_commit(partial(metrics.answers_observe, replies=turns.replies, batch=len(classified)))
         for reply in turns.replies:
             answered[reply.reply_to_id] = Answered(reply=reply, created=True)
         if turns.earlier:  # only after a redelivery; building the empty query alone cost 1 ms a batch
