@@ -1,6 +1,6 @@
 """What `/metrics` adds to django-prometheus' series: the product's own, computed when Prometheus scrapes.
 
-Counters and histograms come from the deployment-wide store of monitoring.metrics; queue depths from Redis
+Counters and histograms come from the deployment-wide store of conversations.metrics; queue depths from Redis
 (Celery's queue lists on the broker and the `charla:inference` stream); pending turns and the model versions
 served from PostgreSQL. Every web process reports the same deployment-wide values: aggregate them with max(),
 not sum(). A source that cannot be read is reported as `charla_metrics_source_up{source=…} 0` and its series
@@ -20,9 +20,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from conversations import metrics
 from conversations.inference import STREAM
 
-from . import metrics, selectors
+from . import selectors
 
 logger = logging.getLogger(__name__)
 

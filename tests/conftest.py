@@ -8,7 +8,7 @@ from intents.classifier import IntentClassifier
 from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop
 
 # The daphne and Celery processes tests start are development servers: they may use the development secret key.
-os.environ.setdefault("CHARLA_DEV", "1")
+os.environ["CHARLA_DEV"] = "1"
 
 DEMO_BOT_FILE = Path(__file__).resolve().parent.parent / "intents" / "demo" / "demo_bot.json"
 

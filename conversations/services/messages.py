@@ -21,8 +21,8 @@ from django.utils import timezone
 from intents.classifier import Prediction
 from intents.models import Bot, ModelVersion
 from intents.services import intent_predict
-from monitoring import metrics
 
+from .. import metrics
 from ..dialogue import dialogue_step, payload_prediction, turn_language
 from ..models import Conversation, Message
 from ..selectors import message_payload
@@ -108,13 +108,13 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
     _rows_insert([message])
     conversation.updated_at = timezone.now()  # what auto_now does on save()
     _rows_update([conversation], ["last_seq", "updated_at"])
-    transaction.on_commit(partial(metrics.message_received, bot_id=conversation.bot_id, language=conversation.language))
     if not handed_off:
         turn = Turn(message_id=message.pk, conversation_id=str(conversation.pk), bot_id=conversation.bot_id, text=text)
         answer_enqueue(turn=turn, timings={"received": received, "stored": time.time()})
     if conversation.handoff != Conversation.Handoff.NONE:
         payload = message_payload(message)
         transaction.on_commit(partial(console_message_publish, conversation_id=conversation.id, payload=payload))
+    transaction.on_commit(partial(metrics.message_received, bot_id=conversation.bot_id, language=conversation.language))
     return message
 
 

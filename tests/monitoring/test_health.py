@@ -44,7 +44,7 @@ def test_readyz_is_503_naming_redis_while_redis_is_down(client, settings, traine
     """With the deployment's Redis stopped, /readyz is 503 and names redis; back to 200 once Redis is back.
     /metrics still answers meanwhile, reporting the Redis source as down, and recording a metric does not
     raise in the answer path."""
-    from monitoring import metrics
+    from conversations import metrics
 
     port = free_port()
     log = stack_logs / "redis-readyz.log"

@@ -25,7 +25,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from conversations.dialogue import FALLBACK_INTENT
+from .dialogue import FALLBACK_INTENT
 
 logger = logging.getLogger(__name__)
 
