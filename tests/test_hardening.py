@@ -35,13 +35,12 @@ def test_check_deploy_prints_no_warning_with_the_documented_production_settings(
     assert "System check identified no issues" in out.stdout
 
 
-def test_every_server_entry_point_refuses_the_public_key_with_a_clear_message():
-    """DJANGO_DEBUG=false and no DJANGO_SECRET_KEY: daphne, a Celery worker and manage.py exit with status 1 and
-    the message saying what to set, before serving anything (beat starts through the worker's hook)."""
+def test_daphne_and_manage_py_refuse_the_public_key_with_a_clear_message():
+    """DJANGO_DEBUG=false and no DJANGO_SECRET_KEY: daphne and manage.py exit with status 1 and the message
+    saying what to set, before serving anything."""
     env = _bare_env({"DJANGO_DEBUG": "false"})
     commands = {
         "daphne": [str(BIN / "daphne"), "-p", "1", "chatbot.asgi:application"],
-        "worker": [str(BIN / "celery"), "-A", "chatbot", "worker", "--pool=solo", "-Q", "refused"],
         "manage.py": [sys.executable, "manage.py", "migrate"],
     }
     running = {name: subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -50,6 +49,19 @@ def test_every_server_entry_point_refuses_the_public_key_with_a_clear_message():
         stdout, stderr = process.communicate(timeout=240)
         assert (name, process.returncode) == (name, 1), stdout + stderr[-3000:]
         assert REFUSAL in stderr, (name, stderr[-3000:])
+
+
+def test_celery_workers_and_beat_refuse_the_public_key(settings):
+    """Workers and beat import their task modules through Celery's loader before consuming anything; Celery
+    re-raises what that step's signal receivers raise, so the refusal stops them there. (This runs the loader
+    in-process: a worker subprocess would spend seconds importing the app first.)"""
+    from chatbot.celery import app
+
+    settings.DEBUG, settings.CHARLA_DEV, settings.SECRET_KEY = False, False, DEVELOPMENT_SECRET_KEY
+    with pytest.raises(SystemExit, match="DJANGO_SECRET_KEY is not set"):
+        app.loader.import_default_modules()
+    settings.CHARLA_DEV = True
+    app.loader.import_default_modules()
 
 
 @pytest.mark.parametrize(
