@@ -81,7 +81,9 @@ def _recorded_series(recorded: dict[str, float], slugs: dict[int, str]) -> Itera
     def bot(raw: str) -> str:
         return slugs.get(int(raw), raw) if raw.isdigit() else raw
 
-    counters = {key: CounterMetricFamily(name, doc, labels=["bot", "language"]) for key, (name, doc) in COUNTERS.items()}
+    counters = {
+        key: CounterMetricFamily(name, doc, labels=["bot", "language"]) for key, (name, doc) in COUNTERS.items()
+    }
     latency: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     latency_sum: dict[str, float] = defaultdict(float)
     batch: dict[int, float] = defaultdict(float)

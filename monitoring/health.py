@@ -75,7 +75,8 @@ def models_check() -> Check:
 def artifact_error(path: str) -> str | None:
     """Why the artifact at `path` cannot be loaded, or None; re-read only when its files changed."""
     try:
-        signature = tuple((s.st_size, s.st_mtime_ns) for s in (os.stat(Path(path) / name) for name in (MANIFEST, ARRAYS)))
+        stats = [os.stat(Path(path) / name) for name in (MANIFEST, ARRAYS)]
+        signature = tuple((s.st_size, s.st_mtime_ns) for s in stats)
     except OSError as error:
         return f"{path}: {error.strerror}"
     with _artifacts_lock:

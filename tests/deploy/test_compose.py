@@ -40,7 +40,8 @@ def _roles() -> dict[str, list[list[str]]]:
 
 
 def _charla_services(compose: dict) -> dict[str, dict]:
-    return {name: service for name, service in compose["services"].items() if str(service.get("image", "")).startswith("charla")}
+    services = compose["services"].items()
+    return {name: service for name, service in services if str(service.get("image", "")).startswith("charla")}
 
 
 def test_compose_file_is_valid_against_the_compose_specification(compose):
@@ -131,7 +132,8 @@ def test_dockerfile_builds_one_non_root_image_with_pinned_torch_static_files_and
     assert any("manage.py collectstatic" in run for run in runs)
     user = [arg for op, arg in instructions if op == "USER"]
     assert user and user[-1] not in ("root", "0")
-    assert [op for op, _ in instructions].index("USER") > max(i for i, (op, _) in enumerate(instructions) if op == "RUN")
+    last_run = max(i for i, (op, _) in enumerate(instructions) if op == "RUN")
+    assert [op for op, _ in instructions].index("USER") > last_run
     healthcheck = next(arg for op, arg in instructions if op == "HEALTHCHECK")
     assert "deploy/healthcheck.py" in healthcheck and "/healthz" in (ROOT / "deploy" / "healthcheck.py").read_text()
     assert json.loads(next(arg for op, arg in instructions if op == "ENTRYPOINT")) == ["deploy/entrypoint.sh"]
@@ -146,7 +148,8 @@ def test_proxy_sends_websockets_to_the_web_service_and_keeps_metrics_private(com
     """nginx upgrades WebSocket handshakes, balances over the `web` service's port 8000 (where the web role
     listens), reads its certificates from the mounted folder, and does not expose /metrics."""
     conf = NGINX.read_text()
-    assert "proxy_set_header Upgrade $http_upgrade;" in conf and "proxy_set_header Connection $connection_upgrade;" in conf
+    assert "proxy_set_header Upgrade $http_upgrade;" in conf
+    assert "proxy_set_header Connection $connection_upgrade;" in conf
     assert "server web:8000 resolve;" in conf and "web" in compose["services"]
     assert "-p 8000" in " ".join(" ".join(argv) for argv in _roles()["web"])
     assert "location = /metrics { return 404; }" in conf
@@ -163,6 +166,7 @@ def _docker_compose_available() -> bool:
 @pytest.mark.skipif(not _docker_compose_available(), reason="no `docker compose` here (the schema test stands in)")
 def test_docker_compose_config_accepts_the_file():
     """Where Docker Compose is installed, its own parser accepts the file with the required secrets set."""
-    env = {"DJANGO_SECRET_KEY": "x" * 50, "POSTGRES_PASSWORD": "p", "CHARLA_METRICS_TOKEN": "t", "PATH": "/usr/bin:/bin"}
+    env = {"DJANGO_SECRET_KEY": "x" * 50, "POSTGRES_PASSWORD": "p", "CHARLA_METRICS_TOKEN": "t",
+           "PATH": "/usr/bin:/bin"}  # fmt: skip
     subprocess.run(["docker", "compose", "-f", str(COMPOSE), "--profile", "gpu", "config", "--quiet"],
                    cwd=ROOT, env=env, check=True)  # fmt: skip
