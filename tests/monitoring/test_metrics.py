@@ -24,6 +24,11 @@ def _scrape(url: str) -> dict[str, float]:
     return samples
 
 
+def _status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status
+
+
 def _delta(after: dict[str, float], before: dict[str, float], key: str) -> float:
     return after.get(key, 0.0) - before.get(key, 0.0)
 
@@ -33,7 +38,8 @@ def _delta(after: dict[str, float], before: dict[str, float], key: str) -> float
 async def test_metrics_expose_the_product_series_after_real_turns(trained_demo_bot, web, worker):
     """Three turns through daphne and a Celery worker move the received, answered and fallback counters, the
     latency and batch-size histograms by exactly those turns, beside the model version served, queue depths and
-    pending turns; django-prometheus counts the page request (and not the scrapes)."""
+    pending turns; django-prometheus counts the page request (and not the scrapes). The live daphne answers
+    /healthz and /readyz with 200."""
     from conversations.models import Message
 
     base = web.replace("ws://", "http://").split("/ws/")[0]
@@ -62,6 +68,9 @@ async def test_metrics_expose_the_product_series_after_real_turns(trained_demo_b
     assert _delta(after, before, 'django_http_requests_total_by_method_total{method="GET"}') == 1  # the chat page
     stored = await database_sync_to_async(Message.objects.filter(role="bot").count)()
     assert stored == 3
+    for probe in ("/healthz", "/readyz"):  # the same live stack is healthy and ready
+        status = await database_sync_to_async(_status)(base + probe)
+        assert (probe, status) == (probe, 200)
 
 
 @pytest.mark.django_db
