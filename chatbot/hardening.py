@@ -3,11 +3,15 @@
 The key signs sessions and visitor tokens; with the key everyone can read in this repository, anyone could
 forge a visitor's token and read their conversation. Settings cannot refuse by themselves, because the test
 runner imports them before any configuration could be given, so each server entry point calls
-`secret_key_require()` first: daphne (`chatbot.asgi`), WSGI servers (`chatbot.wsgi`), `manage.py` and Celery
-workers and beat (`chatbot.celery`).
+`secret_key_require()` first: daphne (`chatbot.asgi`), WSGI servers (`chatbot.wsgi`), the serving management
+commands (`manage.py`, SERVER_COMMANDS) and Celery workers and beat (`chatbot.celery`). One-off commands
+(`migrate`, `createsuperuser`, `train_intents`, `check`…) sign nothing and run without a key.
 """
 
 DEVELOPMENT_SECRET_KEY = "charla-insecure-development-key-change-me"
+
+# Management commands that serve requests or answer messages until stopped.
+SERVER_COMMANDS = frozenset({"runserver", "answer_worker"})
 
 REFUSAL = (
     "Charla refuses to start: DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is false. The key signs sessions "

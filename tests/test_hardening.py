@@ -35,13 +35,14 @@ def test_check_deploy_prints_no_warning_with_the_documented_production_settings(
     assert "System check identified no issues" in out.stdout
 
 
-def test_daphne_and_manage_py_refuse_the_public_key_with_a_clear_message():
-    """DJANGO_DEBUG=false and no DJANGO_SECRET_KEY: daphne and manage.py exit with status 1 and the message
-    saying what to set, before serving anything."""
+def test_daphne_and_manage_py_servers_refuse_the_public_key_with_a_clear_message():
+    """DJANGO_DEBUG=false and no DJANGO_SECRET_KEY: daphne and `manage.py runserver` / `answer_worker` exit with
+    status 1 and the message saying what to set, before serving anything."""
     env = _bare_env({"DJANGO_DEBUG": "false"})
     commands = {
         "daphne": [str(BIN / "daphne"), "-p", "1", "chatbot.asgi:application"],
-        "manage.py": [sys.executable, "manage.py", "migrate"],
+        "runserver": [sys.executable, "manage.py", "runserver", "127.0.0.1:1"],
+        "answer_worker": [sys.executable, "manage.py", "answer_worker"],
     }
     running = {name: subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       text=True) for name, command in commands.items()}  # fmt: skip
