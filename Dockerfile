@@ -30,8 +30,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 COPY . .
-# collectstatic only reads settings: the development key is enough for this one build step.
-RUN CHARLA_DEV=1 python manage.py collectstatic --noinput \
+# Static files into STATIC_ROOT, served by WhiteNoise from there (collectstatic needs no key or database).
+RUN python manage.py collectstatic --noinput \
     && mkdir -p var/models \
     && chown -R charla:charla var
 
