@@ -93,3 +93,25 @@ def test_metrics_without_a_token_are_for_the_allowed_addresses_only(client, sett
     assert client.get("/metrics", REMOTE_ADDR="10.9.8.7").status_code == 403
     settings.CHARLA_METRICS_ALLOWED_IPS = ["10.9.0.0/16"]
     assert client.get("/metrics", REMOTE_ADDR="10.9.8.7").status_code == 200
+
+
+@pytest.mark.django_db
+def test_without_redis_the_counts_are_kept_and_exposed_by_the_process_itself(client, settings, demo_bot):
+    """The embedded default (no REDIS_URL, tasks in-process): counts go to this process's memory and its
+    /metrics shows them, labelled with the bot's slug; no queue depth is reported without Redis."""
+    from conversations import metrics
+
+    settings.REDIS_URL = ""
+    key = 'charla_messages_received_total{bot="demo",language="es"}'
+
+    def scrape() -> dict[str, float]:
+        text = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                if line.startswith("charla_")}  # fmt: skip
+
+    before = scrape()
+    metrics.message_received(bot_id=demo_bot.pk, language="es")
+    metrics.message_received(bot_id=demo_bot.pk, language="es")
+    after = scrape()
+    assert _delta(after, before, key) == 2
+    assert not any(name.startswith("charla_queue_depth") for name in after)
