@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+# Development mode: processes started from here may use the public development secret key when
+# DJANGO_SECRET_KEY is unset (production images start their processes directly, never through make).
+export CHARLA_DEV ?= 1
 
 .PHONY: run test install worker beat training-worker
 

@@ -135,6 +135,7 @@ def main() -> None:
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         parser.error("set DATABASE_URL and REDIS_URL (a database and Redis db of its own: the run writes to them)")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
+    os.environ.setdefault("CHARLA_DEV", "1")  # a local benchmark stack: the development secret key will do
     if not args.skip_setup:
         for command in (["migrate", "--noinput"], ["load_demo_bot"], ["train_intents", "--bot", "demo", "--if-changed"]):
             manage(*command, env=dict(os.environ))

@@ -2,7 +2,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from chatbot.hardening import secret_key_require
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
+secret_key_require()
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry ready)

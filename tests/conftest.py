@@ -1,10 +1,17 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 from intents.classifier import IntentClassifier
 from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop, use_model_storage
+
+# Tests run development servers: the daphne and Celery processes they start (through the environment) and the
+# ASGI application they import (pytest-django loaded the settings before this file) may use the development key.
+os.environ["CHARLA_DEV"] = "1"
+django_settings.CHARLA_DEV = True
 
 DEMO_BOT_FILE = Path(__file__).resolve().parent.parent / "intents" / "demo" / "demo_bot.json"
 

@@ -7,6 +7,8 @@ import environ
 import redis.connection
 from celery.schedules import crontab
 
+from chatbot.hardening import DEVELOPMENT_SECRET_KEY
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -14,7 +16,9 @@ if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="charla-insecure-development-key-change-me")
+# Development mode: only lets server processes start with the public development key (chatbot/hardening.py).
+CHARLA_DEV = env.bool("CHARLA_DEV", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -277,3 +281,27 @@ LOGGING = {
 # The operators' covering index (conversations.Message message_user_stats) includes columns PostgreSQL reads
 # from the index alone; SQLite, the embedded default, builds it without them, which is all that warning says.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# Production hardening (docs/deployment.md): off by default so that `make run` serves plain HTTP on a laptop;
+# the documented production environment turns every one on, and `manage.py check --deploy` is then clean.
+# DJANGO_SECURE_PROXY_SSL_HEADER names the header the TLS-terminating proxy sets, e.g. X-Forwarded-Proto.
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+
+# Health and metrics (monitoring/): /healthz, /readyz and /metrics are answered first, before host validation
+# and the HTTPS redirect; django-prometheus counts every other request. /metrics is for CHARLA_METRICS_TOKEN's
+# bearer, or, with no token set, for the addresses in CHARLA_METRICS_ALLOWED_IPS.
+INSTALLED_APPS += ["django_prometheus", "monitoring"]
+MIDDLEWARE = [
+    "monitoring.middleware.OpsEndpointsMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+CHARLA_METRICS_TOKEN = env.str("CHARLA_METRICS_TOKEN", default="")
+CHARLA_METRICS_ALLOWED_IPS = env.list("CHARLA_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])

@@ -22,6 +22,7 @@ from intents.classifier import Prediction
 from intents.models import Bot, ModelVersion
 from intents.services import intent_predict
 
+from .. import metrics
 from ..dialogue import FALLBACK_INTENT, ActionOutcome, ActionRequest, dialogue_step, payload_prediction, turn_language
 from ..dialogue import Turn as DialogueTurn
 from ..models import Conversation, Message
@@ -116,6 +117,7 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
     if conversation.handoff != Conversation.Handoff.NONE:
         payload = message_payload(message)
         transaction.on_commit(partial(console_message_publish, conversation_id=conversation.id, payload=payload))
+    transaction.on_commit(partial(metrics.message_received, bot_id=conversation.bot_id, language=conversation.language))
     return message
 
 
@@ -261,6 +263,7 @@ def _replies_store_round(
                         bot=conversation.bot, request=request, conversation_id=conversation.pk, message_id=message.pk
                     )
         turns.write()
+        transaction.on_commit(partial(metrics.answers_observe, replies=turns.replies, batch=len(classified)))
         for reply in turns.replies:
             answered[reply.reply_to_id] = Answered(reply=reply, created=True)
         if turns.earlier:  # only after a redelivery; building the empty query alone cost 1 ms a batch

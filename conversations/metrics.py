@@ -1,0 +1,100 @@
+"""The product's own series, recorded where they happen: one call in the receive path, one in the answer path.
+
+Daphne processes, Celery workers and `answer_worker` processes are separate, often on separate hosts, and a
+Prometheus scrape reaches one web process. So counters and histograms are kept in one Redis hash (`KEY`) that
+every process adds to with a pipelined HINCRBY after its transaction committed, and any web process exposes the
+cluster's totals at `/metrics` (monitoring.collector). With no Redis configured (the embedded default) they are
+kept in this process's memory: tasks run in the web process then. A Redis restart without persistence resets
+them, which Prometheus' rate() treats as a counter reset. Recording never fails the caller: when Redis is
+unreachable the increments are dropped and logged.
+
+Fields of the hash: `received|<bot id>|<language>`, `answered|…`, `fallback|…`, `latency|<bot id>|<bucket>`,
+`latency_sum|<bot id>`, `batch|<bucket>`, `batch_sum`. Buckets are stored per bucket (not cumulative) and
+summed into Prometheus' cumulative form at scrape time; bots are labelled by slug at scrape time.
+"""
+
+import bisect
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from .dialogue import FALLBACK_INTENT
+
+logger = logging.getLogger(__name__)
+
+KEY = "charla:metrics"
+# Seconds from the visitor's message being received to its answer committed.
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+# Messages classified in one forward pass (1 for every Celery task; up to CHARLA_INFERENCE_BATCH_SIZE batched).
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+_local: Counter = Counter()
+_local_lock = threading.Lock()
+
+
+def message_received(*, bot_id: int, language: str) -> None:
+    """Count a visitor's message stored (call after its commit)."""
+    _add({f"received|{bot_id}|{language}": 1})
+
+
+def answers_observe(*, replies: Iterable[Any], batch: int) -> None:
+    """Count the bot replies one `replies_store` call committed, their latency, and the batch's size.
+
+    `replies` are bot Message rows whose `reply_to` (the visitor's message) and `conversation` are loaded.
+    Latency runs from the message's `received` stamp (or its creation, for a message queued again by the
+    sweep) to now, right after the commit.
+    """
+    now = time.time()
+    increments: Counter = Counter({f"batch|{_bucket(BATCH_BUCKETS, batch)}": 1, "batch_sum": batch})
+    for reply in replies:
+        bot, language, message = reply.conversation.bot_id, reply.language, reply.reply_to
+        increments[f"answered|{bot}|{language}"] += 1
+        if reply.intent == FALLBACK_INTENT:
+            increments[f"fallback|{bot}|{language}"] += 1
+        latency = max(0.0, now - message.timings.get("received", message.created_at.timestamp()))
+        increments[f"latency|{bot}|{_bucket(LATENCY_BUCKETS, latency)}"] += 1
+        increments[f"latency_sum|{bot}"] += latency
+    _add(increments)
+
+
+def recorded() -> dict[str, float]:
+    """Every field recorded so far in this deployment (raises redis.RedisError when Redis is unreachable)."""
+    if not settings.REDIS_URL:
+        with _local_lock:
+            return dict(_local)
+    return {field.decode(): float(value) for field, value in _client(settings.REDIS_URL).hgetall(KEY).items()}
+
+
+def _bucket(bounds: tuple[float, ...], value: float) -> str:
+    """The index of the smallest bound >= value; len(bounds) stands for +Inf."""
+    return str(bisect.bisect_left(bounds, value))
+
+
+def _add(increments: dict[str, float]) -> None:
+    if not settings.REDIS_URL:
+        with _local_lock:
+            _local.update(increments)
+        return
+    pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
+    for field, amount in increments.items():
+        if isinstance(amount, int):
+            pipe.hincrby(KEY, field, amount)
+        else:
+            pipe.hincrbyfloat(KEY, field, amount)
+    try:
+        pipe.execute()
+    except redis.RedisError as error:
+        logger.warning("metrics not recorded (%d fields): %s", len(increments), error)
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    # Short timeouts: a metric must not hold up a visitor's ack or an answer when Redis is slow.
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)

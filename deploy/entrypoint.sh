@@ -1,0 +1,27 @@
+#!/bin/sh
+# The image's roles, picked by the container's command (compose.yaml): web, worker, answer-worker, beat, batch,
+# training, migrate. Anything else runs as given, e.g. `docker compose run --rm web python manage.py createsuperuser`.
+set -eu
+role="${1:-web}"
+[ "$#" -gt 0 ] && shift
+case "$role" in
+  web)
+    # --proxy-headers: the client address comes from the proxy's X-Forwarded-For; only the proxy reaches daphne.
+    exec daphne -b 0.0.0.0 -p 8000 --proxy-headers chatbot.asgi:application "$@" ;;
+  worker)
+    exec celery -A chatbot worker -Q inference,default --pool=prefork \
+      --concurrency="${CHARLA_WORKER_CONCURRENCY:-2}" --loglevel=INFO "$@" ;;
+  answer-worker)
+    exec python manage.py answer_worker "$@" ;;
+  beat)
+    exec celery -A chatbot beat -s /app/var/celerybeat-schedule --loglevel=INFO "$@" ;;
+  batch)
+    exec celery -A chatbot worker -Q batch --pool=prefork --concurrency="${CHARLA_BATCH_CONCURRENCY:-1}" \
+      -n batch@%h --loglevel=INFO "$@" ;;
+  training)
+    exec celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO "$@" ;;
+  migrate)
+    exec python manage.py migrate --noinput "$@" ;;
+  *)
+    exec "$role" "$@" ;;
+esac
