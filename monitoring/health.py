@@ -7,7 +7,6 @@ size and modification time: a probe costs one query and two `stat` calls per bot
 
 import os
 import threading
-from pathlib import Path
 from typing import Any
 
 import redis
