@@ -60,16 +60,22 @@ def answer_enqueue(*, turn: Turn, timings: dict[str, float]) -> None:
     """Queue the answer of a user message whose row was just written: batched on PostgreSQL, at once (see
     above). A Celery task carries only the message id, and SQLite has no row lock to wait at, so those are
     queued once the message's transaction has committed."""
-    from .tasks import message_answer
-
     if batching_enabled() and connection.features.has_select_for_update:
         entry_add(turn=turn, timings={**timings, "enqueued": time.time()})
     elif batching_enabled():
         transaction.on_commit(lambda: entry_add(turn=turn, timings={**timings, "enqueued": time.time()}))
     else:
         transaction.on_commit(
-            lambda: message_answer.delay(turn.message_id, timings={**timings, "enqueued": time.time()})
+            lambda: _answer_task().delay(turn.message_id, timings={**timings, "enqueued": time.time()})
         )
+
+
+def _answer_task():
+    """The Celery task, from the app's registry: importing conversations.tasks here would close an import circle
+    (tasks → services → this module), which is what the services' function-level imports used to work around."""
+    from chatbot.celery import app
+
+    return app.tasks["conversations.tasks.message_answer"]
 
 
 @cache

@@ -2,7 +2,8 @@
 
 Order of decisions: a form waiting for a slot first (a value, or a correction of an earlier one); then the
 predicted intent, or the next ranked one, whose needed contexts are active; else a fallback, which offers a
-human after FALLBACKS_BEFORE_HANDOFF in a row.
+human after FALLBACKS_BEFORE_HANDOFF in a row. Where no person can join (stateless turns), nothing offers one and
+asking for one is told so.
 """
 
 import random
@@ -51,6 +52,7 @@ class _Step:
     state: dict[str, Any]
     contexts: dict[str, dict[str, float]]
     slots: dict[str, Any]
+    handoff_available: bool = True
 
     @cached_property
     def entities(self) -> list[Found]:
@@ -72,12 +74,13 @@ def payload_prediction(*, bot: Bot, text: str, prediction: Prediction) -> Predic
 
 def dialogue_step(
     *, bot: Bot, state: dict[str, Any], language: str, prediction: Prediction, text: str = "",
-    now: datetime | None = None,
+    now: datetime | None = None, handoff_available: bool = True,
 ) -> Turn:
     now = now or timezone.now()
     step = _Step(
         bot=bot, text=text, language=language, now=now, state=state,
         contexts=contexts_active(state=state, now=now), slots=dict(state.get("slots") or {}),
+        handoff_available=handoff_available,
     )
     form = state.get("form")
     if form:
@@ -122,10 +125,15 @@ def _intent_turn(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | N
 def _answer(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | None) -> Turn:
     """The intent's response; a form left open by this digression is asked again after it."""
     handoff = spec.name == HANDOFF_INTENT
-    chosen = _response(step, spec=spec)
+    if handoff and not step.handoff_available:
+        chosen, handoff = (texts.localized(texts.HANDOFF_UNAVAILABLE, step.language), []), False
+    else:
+        chosen = _response(step, spec=spec)
     if chosen is None and not handoff:
         return _fallback_turn(step, form=open_form)
     text, buttons = chosen or (texts.localized(texts.HANDOFF_REQUESTED, step.language), [])
+    if not step.handoff_available:
+        buttons = [button for button in buttons if button.get("payload") != f"/{HANDOFF_INTENT}"]
     if open_form:
         requested = next((s for s in _form_slots(step, open_form) if s.name == open_form["requested"]), None)
         text = f"{text}\n{_prompt_text(step, requested)}" if requested else text
@@ -134,7 +142,7 @@ def _answer(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | None) 
 
 def _fallback_turn(step: _Step, *, form: dict[str, str] | None) -> Turn:
     in_row = step.state.get("fallbacks_in_row", 0) + 1
-    if in_row >= FALLBACKS_BEFORE_HANDOFF:
+    if in_row >= FALLBACKS_BEFORE_HANDOFF and step.handoff_available:
         text = texts.localized(texts.HANDOFF_OFFER, step.language)
         button = {"title": texts.localized(texts.HANDOFF_BUTTON, step.language), "payload": f"/{HANDOFF_INTENT}"}
         return _finish(step, intent=FALLBACK_INTENT, text=text, buttons=[button], form=form, fallbacks=in_row)

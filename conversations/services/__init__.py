@@ -7,12 +7,14 @@ from .messages import (
     Classified,
     message_answer,
     message_receive,
-    message_validate,
     messages_requeue_stale,
     replies_store,
 )
+from .nlu import OUT_OF_SCOPE_INTENT, Parsed, text_parse
 from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
 from .publish import reply_publish
+from .rules import message_validate, text_validate
+from .stateless import StatelessTurn, turn_stateless
 from .sessions import (
     Session,
     conversation_close,
@@ -28,7 +30,10 @@ __all__ = [
     "Deletion",
     "EarlierTurnPending",
     "MessageRejected",
+    "OUT_OF_SCOPE_INTENT",
+    "Parsed",
     "Session",
+    "StatelessTurn",
     "agent_message_send",
     "conversation_close",
     "conversations_close_idle",
@@ -43,6 +48,9 @@ __all__ = [
     "replies_store",
     "reply_publish",
     "session_open",
+    "text_parse",
+    "text_validate",
+    "turn_stateless",
     "visitor_data_delete",
     "visitor_resolve",
 ]

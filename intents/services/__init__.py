@@ -1,5 +1,6 @@
 """Writes for bots, their models and training jobs, and prediction (one module per concern)."""
 
+from .api_keys import api_key_check, api_key_create, api_key_revoke
 from .bots import bot_load_definition
 from .prediction import NoModelError, intent_predict, intent_predict_batch
 from .registry import (
@@ -16,6 +17,9 @@ from .training import training_job_request, training_job_run, training_jobs_fail
 __all__ = [
     "ModelVersionError",
     "NoModelError",
+    "api_key_check",
+    "api_key_create",
+    "api_key_revoke",
     "bot_load_definition",
     "encoder_name",
     "intent_predict",
