@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -71,11 +72,9 @@ def answer_enqueue(*, turn: Turn, timings: dict[str, float]) -> None:
 
 
 def _answer_task():
-    """The Celery task, from the app's registry: importing conversations.tasks here would close an import circle
-    (tasks → services → this module), which is what the services' function-level imports used to work around."""
-    from chatbot.celery import app
-
-    return app.tasks["conversations.tasks.message_answer"]
+    """The answer task, by name from Celery's registry (ConversationsConfig.ready registers it in every process):
+    importing conversations.tasks here would close an import circle, tasks → services → this module."""
+    return current_app.tasks["conversations.tasks.message_answer"]
 
 
 @cache
