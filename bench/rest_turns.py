@@ -91,10 +91,11 @@ def main() -> None:
     logs = ROOT / "bench" / "results" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with stack("celery", args.workers, args.port, logs) as (urls, _):
-        websocket = chat_load.main(["--url", urls[0], "--conversations", str(args.senders), "--closed", "--rate",
-                                    "1000", "--duration", str(args.duration), "--warmup", str(args.warmup)])  # fmt: skip
-        rest = rest_run(base=f"http://127.0.0.1:{args.port}", key=key, senders=args.senders, seconds=args.duration,
-                        warmup=args.warmup)  # fmt: skip
+        websocket = chat_load.main(["--url", urls[0], "--conversations", str(args.senders), "--closed",
+                                    "--rate", "1000", "--duration", str(args.duration),
+                                    "--warmup", str(args.warmup)])  # fmt: skip
+        rest = rest_run(base=f"http://127.0.0.1:{args.port}", key=key, senders=args.senders,
+                        seconds=args.duration, warmup=args.warmup)  # fmt: skip
     result = {
         "config": vars(args),
         "websocket": {k: websocket[k] for k in ("answered", "lost", "duplicated", "out_of_order", "throughput",

@@ -65,7 +65,8 @@ async def rest_turn(*, bot: Bot, sender: str, text: Any, client_id: str, timeout
                 await layer.group_discard(group, channel)
                 if attempt:
                     raise
-        agents = await db_call(selectors.agent_messages_before)(conversation_id=session.conversation_id, seq=message.seq)
+        conversation_id = session.conversation_id
+        agents = await db_call(selectors.agent_messages_before)(conversation_id=conversation_id, seq=message.seq)
         answer, receiving = await _answer_wait(layer, channel, receiving, message=message, timeout=timeout)
         if answer is None:
             raise ReplyTimeout(conversation_id=session.conversation_id, seq=message.seq, timeout=timeout)

@@ -38,7 +38,8 @@ def _rasa_shape(parsed: services.Parsed) -> dict[str, Any]:
 class ParseView(BotApiView):
     @extend_schema(
         summary="What a text means to the bot: intent, ranking, entities",
-        description=_DESCRIPTION, request=ParseRequestSerializer, responses={200: ParseSerializer, **ERRORS, **NO_MODEL},
+        description=_DESCRIPTION, request=ParseRequestSerializer,
+        responses={200: ParseSerializer, **ERRORS, **NO_MODEL},
         examples=[OpenApiExample("Parse", value={"text": "table for 4 tomorrow at 8pm"}, request_only=True),
                   OpenApiExample("Parsed", value=_PARSED, response_only=True)],
     )  # fmt: skip

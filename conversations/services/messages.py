@@ -315,7 +315,8 @@ class _Turns:
         self.messages.append(message)
         if handed_off:  # the bot stays silent while a person has the conversation
             return
-        language = turn_language(bot=bot, prediction=prediction, current=conversation.language, state=conversation.state)
+        current, state = conversation.language, conversation.state
+        language = turn_language(bot=bot, prediction=prediction, current=current, state=state)
         turn = dialogue_step(
             bot=bot, state=conversation.state, language=language, prediction=prediction, text=message.text,
             now=self.now,

@@ -43,22 +43,20 @@ def test_each_way_of_presenting_a_key_works(trained_demo_bot):
     assert _post(client, HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}").status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("authorization", "status", "code"),
-    [
-        (None, 401, "not_authenticated"),
-        ("Bearer ck_wrong", 401, "invalid_api_key"),
-        ("Bearer", 401, "invalid_api_key"),
-        ("Token not-a-staff-token", 401, "authentication_failed"),
-    ],
-)
-def test_missing_or_wrong_credentials_get_401_with_a_json_error(trained_demo_bot, authorization, status, code):
-    """No credentials, an unknown key, a malformed header or a bad staff token: 401, a code and a message."""
-    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
-    response = _post(APIClient(), **headers)
-    assert response.status_code == status
-    assert response.json()["code"] == code and response.json()["message"]
-    assert response["WWW-Authenticate"].startswith("Bearer")
+def test_missing_or_wrong_credentials_get_401_with_a_json_error(trained_demo_bot):
+    """No credentials, an unknown key (header or ?token=), a malformed header or a bad staff token: 401 with a
+    code, a message and the Bearer challenge."""
+    cases = [
+        ({}, "not_authenticated"),
+        ({"HTTP_AUTHORIZATION": "Bearer ck_wrong"}, "invalid_api_key"),
+        ({"HTTP_AUTHORIZATION": "Bearer"}, "invalid_api_key"),
+        ({"HTTP_AUTHORIZATION": "Token not-a-staff-token"}, "authentication_failed"),
+    ]
+    for headers, code in cases:
+        response = _post(APIClient(), **headers)
+        assert (response.status_code, response.json()["code"]) == (401, code), headers
+        assert response.json()["message"] and response["WWW-Authenticate"].startswith("Bearer")
+    assert _post(APIClient(), f"{PARSE}?token=ck_wrong").json()["code"] == "invalid_api_key"
 
 
 def test_a_revoked_key_stops_working_and_another_bots_key_is_refused(trained_demo_bot):
