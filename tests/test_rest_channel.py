@@ -15,7 +15,7 @@ from tests.live import free_port, stack_env, start_daphne, start_worker, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPLY_TIMEOUT_S = 4
+REPLY_TIMEOUT_S = 6
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,13 @@ class Worker:
     def start(self) -> None:
         if self.process is None:
             self.process = start_worker("rest", stack_env(), self.log)
+
+    def ready(self, base: str, key: str) -> None:
+        """Running, with this test's bot model loaded (each test creates the bot anew): a first answer can
+        take longer than the short reply timeout on a busy machine, the following ones do not."""
+        self.start()
+        if _say(base, key, "hello", sender="warm-up").status_code == 504:
+            _answers(base, key, "warm-up")
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +71,15 @@ def _messages(base: str, key: str, sender: str, after_seq: int = 0) -> list[dict
     return response.json()["messages"]
 
 
+def _answers(base: str, key: str, sender: str) -> list[dict]:
+    """The sender's bot messages, once there is one (two minutes at most)."""
+    deadline = time.monotonic() + 120
+    while not (answers := [m for m in _messages(base, key, sender) if m["role"] == "bot"]):
+        assert time.monotonic() < deadline, "the stored message was never answered"
+        time.sleep(0.5)
+    return answers
+
+
 def test_without_a_worker_the_call_gets_504_and_the_message_is_answered_later(base, worker, key):
     """No worker: 504 `reply_timeout` with the stored seq after CHARLA_REST_REPLY_TIMEOUT. Once a worker runs,
     the same message is answered, once, and the sender's messages show the answer."""
@@ -71,10 +87,7 @@ def test_without_a_worker_the_call_gets_504_and_the_message_is_answered_later(ba
     assert late.status_code == 504
     assert (late.json()["code"], late.json()["seq"]) == ("reply_timeout", 1) and "stored" in late.json()["message"]
     worker.start()
-    deadline = time.monotonic() + 120
-    while not (answers := [m for m in _messages(base, key, "late") if m["role"] == "bot"]):
-        assert time.monotonic() < deadline, "the stored message was never answered"
-        time.sleep(0.5)
+    answers = _answers(base, key, "late")
     assert [(m["reply_to"], m["intent"]) for m in answers] == [(1, "opening_hours")]
     assert [m["seq"] for m in _messages(base, key, "late", after_seq=1)] == [2]
 
@@ -82,7 +95,7 @@ def test_without_a_worker_the_call_gets_504_and_the_message_is_answered_later(ba
 def test_a_rasa_client_works_unchanged(base, worker, key):
     """Rasa's exact bodies: the webhook answers a list of {recipient_id, text, buttons?}; a button's payload is
     the next message; /model/parse (?token=) answers Rasa's parse shape."""
-    worker.start()
+    worker.ready(base, key)
     hello = _say(base, key, "Hi there!", sender="rasa-user-1")
     assert hello.status_code == 200 and hello.headers["Content-Type"] == "application/json"
     assert [set(reply) for reply in hello.json()] == [{"recipient_id", "text"}]
@@ -104,7 +117,7 @@ def test_a_rasa_client_works_unchanged(base, worker, key):
 def test_a_retried_post_is_answered_once_and_concurrent_posts_in_seq_order(base, worker, key):
     """The same message_id twice: one stored message, one answer, the same reply both times. Posts of one sender
     sent together each get the answer to their own message, and the answers follow the messages' order."""
-    worker.start()
+    worker.ready(base, key)
     first = _say(base, key, "thank you so much", sender="bob", message_id="m-1").json()
     assert _say(base, key, "thank you so much", sender="bob", message_id="m-1").json() == first
     assert Message.objects.filter(conversation__visitor__sender="bob").count() == 2
@@ -123,7 +136,7 @@ def test_a_retried_post_is_answered_once_and_concurrent_posts_in_seq_order(base,
 def test_while_a_person_has_the_conversation_the_bot_is_silent(base, worker, key):
     """After a handoff the webhook answers [] at once, and a later post brings what the person wrote; released,
     the bot answers again."""
-    worker.start()
+    worker.ready(base, key)
     asked = _say(base, key, "I want to talk to a human", sender="carla").json()
     assert len(asked) == 1
     conversation = Conversation.objects.get(visitor__sender="carla")

@@ -19,7 +19,7 @@ def _post(client: APIClient, url: str = PARSE, body: dict | None = None, **extra
 
 def test_the_admin_shows_a_new_key_once_and_stores_only_its_hash(trained_demo_bot, admin_client):
     """Saving a key in the admin shows the full key on the next page; the row keeps its prefix and hash only,
-    and the key works."""
+    and the key works until the admin's revoke action."""
     page = admin_client.post("/admin/intents/apikey/add/", {"bot": trained_demo_bot.pk, "name": "shop backend"})
     html = page.content.decode()
     key = ApiKey.objects.get()
@@ -30,6 +30,9 @@ def test_the_admin_shows_a_new_key_once_and_stores_only_its_hash(trained_demo_bo
     assert _post(APIClient(), HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
     key.refresh_from_db()
     assert key.last_used_at is not None and key.created_by.is_superuser
+    assert key.prefix in admin_client.get("/admin/intents/apikey/").content.decode()
+    admin_client.post("/admin/intents/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    assert _post(APIClient(), HTTP_AUTHORIZATION=f"Bearer {raw}").json()["code"] == "revoked_api_key"
 
 
 def test_each_way_of_presenting_a_key_works(trained_demo_bot):
