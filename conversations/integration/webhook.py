@@ -84,6 +84,11 @@ class SenderMessagesView(BotApiView):
         "a person wrote.",
         parameters=[SenderMessagesQuerySerializer],
         responses={200: SenderMessagesSerializer, **ERRORS},
+        examples=[OpenApiExample("Messages", response_only=True, value={
+            "conversation": "5b0c2f0e-8d1e-4c3a-9a51-2f1f0f6c8e11",
+            "messages": [{"type": "message", "seq": 2, "role": "bot", "text": "We open 9-18.", "reply_to": 1,
+                          "intent": "opening_hours", "confidence": 0.94, "language": "en"}],
+        })],
     )
     async def get(self, request: Request, slug: str) -> Response:
         query = SenderMessagesQuerySerializer(data=request.query_params)

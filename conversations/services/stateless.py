@@ -37,14 +37,16 @@ def turn_stateless(
     """One user turn through the same dialogue step as a stored conversation; the new state comes back signed.
 
     `state` is None for a first turn; `language` (first turn only) is where the conversation starts, as `?lang=`
-    does for a chat socket. Raises MessageRejected for bad text and for a state that is tampered with
+    does for a chat socket. Raises MessageRejected for bad text, a language the bot does not speak, and a state that is tampered with
     (`state_invalid`), expired (`state_expired`) or another bot's (`state_other_bot`); NoModelError without a
     production model.
     """
     text = text_validate(text=text)
+    if language is not None and language not in bot.languages:
+        raise MessageRejected("unsupported_language", f"lang must be one of {', '.join(bot.languages)}.")
     carried = _state_read(bot=bot, token=state) if state is not None else {}
     dialogue = carried.get("dialogue") or {}
-    current = carried.get("language") or (language if language in bot.languages else bot.default_language)
+    current = carried.get("language") or language or bot.default_language
     now = now or timezone.now()
     prediction, _ = intent_predict(bot_id=bot.pk, text=text)
     prediction = payload_prediction(bot=bot, text=text, prediction=prediction)

@@ -124,6 +124,9 @@ ERRORS = [
         ("get", "/api/bots/demo/turn", None, None, 405, "method_not_allowed"),
         ("post", "/webhooks/rest/webhook", '{"sender": "a"}', "application/json", 400, "invalid"),
         ("post", "/webhooks/rest/webhook", '{"sender": "a", "message": ""}', "application/json", 400, "empty_text"),
+        ("post", "/webhooks/rest/webhook", '{"sender": "a", "message": "%s"}' % ("a" * 2001), "application/json", 400,
+         "text_too_long"),
+        ("post", "/api/bots/demo/turn", '{"text": "hi", "lang": "fr"}', "application/json", 400, "unsupported_language"),
         ("get", "/api/nothing-here/", None, None, 404, "not_found"),
 ]  # (method, url, body, content type, status, code)
 
