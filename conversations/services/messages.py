@@ -26,7 +26,7 @@ from ..dialogue import dialogue_step, payload_prediction, turn_language
 from ..inference import Turn, answer_enqueue
 from ..models import Conversation, Message
 from ..selectors import message_payload
-from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
+from .errors import ConversationClosed, EarlierTurnPending
 from .handoff import handoff_request
 from .publish import console_message_publish, replies_publish
 from .rules import message_validate, next_seq
