@@ -16,8 +16,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", console_page, name="console"),
     path("api/", include(api.urls)),
+    path("", include("conversations.integration.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("demo/actions/", include("intents.demo.urls")),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+handler404 = "chatbot.api_errors.handler404"
+handler500 = "chatbot.api_errors.handler500"

@@ -4,6 +4,7 @@ import uuid
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,6 +29,6 @@ class VisitorDataViewSet(viewsets.ViewSet):
     def destroy(self, request: Request, pk: str) -> Response:
         visitor_id = uuid.UUID(pk)
         if not selectors.visitor_exists(visitor_id=visitor_id):
-            return Response({"detail": "No such visitor."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("No such visitor.")
         deletion = services.visitor_data_delete(visitor_id=visitor_id)
         return Response(DeletionSerializer(deletion).data, status=status.HTTP_200_OK)

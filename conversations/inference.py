@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -60,16 +61,20 @@ def answer_enqueue(*, turn: Turn, timings: dict[str, float]) -> None:
     """Queue the answer of a user message whose row was just written: batched on PostgreSQL, at once (see
     above). A Celery task carries only the message id, and SQLite has no row lock to wait at, so those are
     queued once the message's transaction has committed."""
-    from .tasks import message_answer
-
     if batching_enabled() and connection.features.has_select_for_update:
         entry_add(turn=turn, timings={**timings, "enqueued": time.time()})
     elif batching_enabled():
         transaction.on_commit(lambda: entry_add(turn=turn, timings={**timings, "enqueued": time.time()}))
     else:
         transaction.on_commit(
-            lambda: message_answer.delay(turn.message_id, timings={**timings, "enqueued": time.time()})
+            lambda: _answer_task().delay(turn.message_id, timings={**timings, "enqueued": time.time()})
         )
+
+
+def _answer_task():
+    """The answer task, by name from Celery's registry (ConversationsConfig.ready registers it in every process):
+    importing conversations.tasks here would close an import circle, tasks → services → this module."""
+    return current_app.tasks["conversations.tasks.message_answer"]
 
 
 @cache

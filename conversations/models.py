@@ -14,9 +14,25 @@ class Visitor(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="chat_visitor"
     )
+    # A REST channel client's `sender` (Rasa's conversation id), unique per bot: the same sender is the same visitor.
+    bot = models.ForeignKey(Bot, null=True, blank=True, on_delete=models.CASCADE, related_name="senders")
+    sender = models.CharField(max_length=128, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot", "sender"], condition=Q(sender__isnull=False), name="visitor_sender_unique_per_bot"
+            ),
+            models.CheckConstraint(
+                condition=Q(sender__isnull=True) | Q(bot__isnull=False, user__isnull=True),
+                name="visitor_sender_has_bot",
+            ),
+        ]
+
     def __str__(self) -> str:
+        if self.sender is not None:
+            return f"sender {self.sender}"
         return str(self.user) if self.user_id else f"anonymous {str(self.id)[:8]}"
 
 

@@ -1,6 +1,8 @@
 import uuid
 from typing import Any
 
+from django.db.models import Max
+
 from .models import Conversation, Message, Visitor
 
 
@@ -58,3 +60,35 @@ def handoff_queue() -> list[dict[str, Any]]:
 
 def visitor_exists(*, visitor_id: uuid.UUID) -> bool:
     return Visitor.objects.filter(pk=visitor_id).exists()
+
+
+def message_outcome(*, message_id: int) -> tuple[str, dict[str, Any] | None]:
+    """A user message's status and, once answered, its reply as a protocol frame."""
+    message = Message.objects.select_related("reply__reply_to").filter(pk=message_id).first()
+    if message is None:
+        return "deleted", None
+    reply = getattr(message, "reply", None)
+    return message.status, message_payload(reply) if reply is not None else None
+
+
+def agent_messages_before(*, conversation_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
+    """Staff messages written since the visitor's turn before `seq` (what a REST client has not been given yet)."""
+    previous = (
+        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.USER, seq__lt=seq)
+        .aggregate(seq=Max("seq"))["seq"] or 0
+    )
+    messages = Message.objects.filter(
+        conversation_id=conversation_id, role=Message.Role.AGENT, seq__gt=previous, seq__lt=seq
+    ).select_related("agent").order_by("seq")
+    return [message_payload(message) for message in messages]
+
+
+def sender_messages(*, bot_id: int, sender: str, after_seq: int) -> tuple[uuid.UUID | None, list[dict[str, Any]]]:
+    """A REST sender's latest conversation with the bot and its messages after `after_seq`, as protocol frames."""
+    conversation = (
+        Conversation.objects.filter(bot_id=bot_id, visitor__bot_id=bot_id, visitor__sender=sender)
+        .order_by("-created_at").values_list("pk", flat=True).first()
+    )
+    if conversation is None:
+        return None, []
+    return conversation, messages_after(conversation_id=conversation, after_seq=after_seq)

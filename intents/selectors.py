@@ -17,6 +17,14 @@ def bot_get(*, slug: str) -> Bot | None:
     return Bot.objects.filter(slug=slug).first()
 
 
+def bot_default_slug() -> str | None:
+    """The bot an API call that names none is about: the only bot, else `demo` (None when there is neither)."""
+    slugs = list(Bot.objects.order_by("slug").values_list("slug", flat=True)[:2])
+    if len(slugs) == 1:
+        return slugs[0]
+    return "demo" if Bot.objects.filter(slug="demo").exists() else None
+
+
 def training_data_for_bot(*, bot: Bot) -> TrainingData:
     rows = (
         TrainingExample.objects.filter(intent__bot=bot, intent__active=True)

@@ -224,6 +224,8 @@ CHARLA_TRUSTED_PROXY_COUNT = env.int("CHARLA_TRUSTED_PROXY_COUNT", default=1)
 # The REST API (/api/): staff only, by session or token; OpenAPI schema at /api/schema/.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Per-bot API keys (Bearer/Token "ck_…" or Rasa's ?token=) first: a "Token" that is no API key falls through.
+        "intents.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -236,10 +238,16 @@ REST_FRAMEWORK = {
         "user": env.str("CHARLA_RATE_API_USER", default="1200/minute"),
         "anon": env.str("CHARLA_RATE_API_ANON", default="120/minute"),
     },
+    "EXCEPTION_HANDLER": "chatbot.api_errors.api_exception_handler",
 }
+# Integration API (docs/api.md): how long POST /webhooks/rest/webhook waits for the answer before a 504 (the
+# message stays stored and is answered), and how long a stateless turn's signed state stays valid.
+CHARLA_REST_REPLY_TIMEOUT = env.float("CHARLA_REST_REPLY_TIMEOUT", default=10.0)
+CHARLA_TURN_STATE_MAX_AGE = env.int("CHARLA_TURN_STATE_MAX_AGE", default=24 * 60 * 60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Charla API",
-    "DESCRIPTION": "Staff operations on Charla's chat data.",
+    "DESCRIPTION": "Charla's API: the Rasa-compatible REST channel, NLU parse, stateless turns, staff operations. "
+    "Authenticate with a bot's API key (`Authorization: Bearer ck_…`, or `?token=ck_…`) or a staff token/session.",
     "VERSION": "1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     "SWAGGER_UI_DIST": "SIDECAR",

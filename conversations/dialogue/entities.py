@@ -6,6 +6,7 @@ EmailValidator e-mail addresses; all in English and Spanish.
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +38,8 @@ class Found:
 
 
 def entities_extract(*, text: str, language: str, custom: list[EntitySpec], now: datetime) -> list[Found]:
-    """Every entity in `text`, left to right; where two overlap, the more specific one wins."""
-    text = _BARE_HOUR.sub(lambda m: f"{m.group(1)} {m.group(2)}:00", text)
+    """Every entity in `text`, left to right, with spans in `text`; where two overlap, the more specific one wins."""
+    text, inserted = _hours_completed(text)
     found: list[Found] = []
     for extractor in (_custom, _emails, _phones, _datetimes):
         for candidate in extractor(text=text, language=language, custom=custom, now=now):
@@ -48,7 +49,23 @@ def entities_extract(*, text: str, language: str, custom: list[EntitySpec], now:
     for kept in found:
         masked[kept.start : kept.end] = " " * (kept.end - kept.start)
     found += _numbers(text="".join(masked), language=language)
-    return sorted(found, key=lambda item: item.start)
+    spans = [Found(f.entity, f.value, _original(f.start, inserted), _original(f.end, inserted)) for f in found]
+    return sorted(spans, key=lambda item: item.start)
+
+
+def _hours_completed(text: str) -> tuple[str, list[int]]:
+    """"at 5" → "at 5:00", which dateparser reads; and where each ":00" went in the new text."""
+    parts, inserted, last, shift = [], [], 0, 0
+    for match in _BARE_HOUR.finditer(text):
+        parts.append(text[last : match.end()] + ":00")
+        inserted.append(match.end() + shift)
+        last, shift = match.end(), shift + 3
+    return "".join(parts) + text[last:], inserted
+
+
+def _original(index: int, inserted: list[int]) -> int:
+    """A position in the completed text, mapped back to the visitor's text."""
+    return index - sum(min(3, max(0, index - at)) for at in inserted)
 
 
 def _custom(*, text: str, language: str, custom: list[EntitySpec], **_: Any) -> list[Found]:
@@ -101,15 +118,25 @@ def _datetimes(*, text: str, language: str, now: datetime, **_: Any) -> list[Fou
 
 
 def _numbers(*, text: str, language: str) -> list[Found]:
-    """Numbers in digits or words ("cuatro", "four"); spans are not kept, other entities are already masked out."""
+    """Numbers in digits or words ("cuatro", "four"); other entities are already masked out of `text`."""
+    digits = text
     if language in ("en", "es"):
         # Alone, "two" is an answer; inside a sentence "one"/"una" is mostly an article, which text2num skips.
         threshold = 0 if _ONE_WORD.fullmatch(text.strip()) else 3
-        text = alpha2digit(text, language, threshold=threshold)
-    digits = text
+        digits = alpha2digit(text, language, threshold=threshold)
+    blocks = SequenceMatcher(None, text, digits, autojunk=False).get_opcodes() if digits != text else []
     found = []
     for m in _NUMBER.finditer(digits):
         raw = m.group(0).replace(",", ".")
         number = float(raw)
-        found.append(Found("sys.number", int(number) if number.is_integer() else number, m.start(), m.end()))
+        start, end = _before_words(m.start(), blocks, end=False), _before_words(m.end(), blocks, end=True)
+        found.append(Found("sys.number", int(number) if number.is_integer() else number, start, end))
     return found
+
+
+def _before_words(index: int, blocks: list[tuple[str, int, int, int, int]], *, end: bool) -> int:
+    """A position in the text with numbers turned into digits, mapped back to where the words were."""
+    for tag, i1, i2, j1, j2 in blocks:
+        if (j1 < index <= j2) if end else (j1 <= index < j2):
+            return i1 + (index - j1) if tag == "equal" else (i2 if end else i1)
+    return index

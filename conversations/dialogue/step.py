@@ -7,6 +7,7 @@ human after FALLBACKS_BEFORE_HANDOFF in a row.
 An intent with an action (and a bot with an action base URL) calls it where it would give its response: at once
 for an intent without required slots, on the turn that completes its form otherwise. Prompts, re-prompts and
 fallbacks call nothing. Such a turn comes back unfinished, `Turn.action` set (see dialogue/actions.py).
+Where no person can join (stateless turns), nothing offers one and asking for one is told so.
 """
 
 import random
@@ -58,6 +59,7 @@ class _Step:
     contexts: dict[str, dict[str, float]]
     slots: dict[str, Any]
     action: ActionOutcome | None = None
+    handoff_available: bool = True
 
     @cached_property
     def entities(self) -> list[Found]:
@@ -79,7 +81,7 @@ def payload_prediction(*, bot: Bot, text: str, prediction: Prediction) -> Predic
 
 def dialogue_step(
     *, bot: Bot, state: dict[str, Any], language: str, prediction: Prediction, text: str = "",
-    now: datetime | None = None, action: ActionOutcome | None = None,
+    now: datetime | None = None, action: ActionOutcome | None = None, handoff_available: bool = True,
 ) -> Turn:
     """The answer to one user turn. With `action`, the outcome of the action an earlier call of this same turn
     asked for (Turn.action); the turn then finishes with the backend's answer or the bot's failure response."""
@@ -87,6 +89,7 @@ def dialogue_step(
     step = _Step(
         bot=bot, text=text, language=language, now=now, state=state,
         contexts=contexts_active(state=state, now=now), slots=dict(state.get("slots") or {}), action=action,
+        handoff_available=handoff_available,
     )
     form = state.get("form")
     if form:
@@ -132,7 +135,9 @@ def _answer(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | None) 
     """The intent's response; a form left open by this digression is asked again after it."""
     handoff = spec.name == HANDOFF_INTENT
     sets = spec.sets
-    if spec.action and step.bot.action_url:
+    if handoff and not step.handoff_available:
+        chosen, handoff = (texts.localized(texts.HANDOFF_UNAVAILABLE, step.language), []), False
+    elif spec.action and step.bot.action_url:
         request = ActionRequest(
             action=spec.action, intent=spec.name, slots=dict(step.slots), language=step.language, text=step.text
         )
@@ -145,6 +150,8 @@ def _answer(step: _Step, *, spec: IntentSpec, open_form: dict[str, str] | None) 
     if chosen is None and not handoff:
         return _fallback_turn(step, form=open_form)
     text, buttons = chosen or (texts.localized(texts.HANDOFF_REQUESTED, step.language), [])
+    if not step.handoff_available:
+        buttons = [button for button in buttons if button.get("payload") != f"/{HANDOFF_INTENT}"]
     if open_form:
         requested = next((s for s in _form_slots(step, open_form) if s.name == open_form["requested"]), None)
         text = f"{text}\n{_prompt_text(step, requested)}" if requested else text
@@ -173,7 +180,7 @@ def _action_answer(step: _Step, *, spec: IntentSpec) -> tuple[str, list[dict[str
 
 def _fallback_turn(step: _Step, *, form: dict[str, str] | None) -> Turn:
     in_row = step.state.get("fallbacks_in_row", 0) + 1
-    if in_row >= FALLBACKS_BEFORE_HANDOFF:
+    if in_row >= FALLBACKS_BEFORE_HANDOFF and step.handoff_available:
         text = texts.localized(texts.HANDOFF_OFFER, step.language)
         button = {"title": texts.localized(texts.HANDOFF_BUTTON, step.language), "payload": f"/{HANDOFF_INTENT}"}
         return _finish(step, intent=FALLBACK_INTENT, text=text, buttons=[button], form=form, fallbacks=in_row)

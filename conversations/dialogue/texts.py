@@ -13,6 +13,10 @@ HANDOFF_REQUESTED = {
     "en": "I'm asking a person from our team to join. Please stay here.",
     "es": "Estoy avisando a una persona del equipo. Quédate por aquí, por favor.",
 }
+HANDOFF_UNAVAILABLE = {
+    "en": "Sorry, a person can't join this chat. I'm happy to keep helping, though.",
+    "es": "Lo siento, aquí no puede unirse una persona. Pero sigo ayudándote encantado.",
+}
 NOT_VALID = {
     "en": "Sorry, that doesn't look like what I need.",
     "es": "Perdona, eso no parece lo que necesito.",

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('conversations', '0003_pending_turns_index'),
+        ('conversations', '0004_rest_sender'),
         ('intents', '0008_version_examples'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

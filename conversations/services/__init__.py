@@ -8,13 +8,14 @@ from .messages import (
     Classified,
     message_answer,
     message_receive,
-    message_validate,
     messages_requeue_stale,
     replies_store,
 )
+from .nlu import OUT_OF_SCOPE_INTENT, Parsed, text_parse
 from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
 from .publish import reply_publish
 from .review import Reviewed, ReviewRejected, messages_review
+from .rules import message_validate, text_validate
 from .sessions import (
     Session,
     conversation_close,
@@ -22,6 +23,7 @@ from .sessions import (
     session_open,
     visitor_resolve,
 )
+from .stateless import StatelessTurn, turn_stateless
 
 __all__ = [
     "ActionCall",
@@ -36,6 +38,10 @@ __all__ = [
     "Session",
     "action_call_for",
     "action_run",
+    "OUT_OF_SCOPE_INTENT",
+    "Parsed",
+    "Session",
+    "StatelessTurn",
     "agent_message_send",
     "conversation_close",
     "conversations_close_idle",
@@ -52,6 +58,9 @@ __all__ = [
     "replies_store",
     "reply_publish",
     "session_open",
+    "text_parse",
+    "text_validate",
+    "turn_stateless",
     "visitor_data_delete",
     "visitor_resolve",
 ]

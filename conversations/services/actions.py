@@ -13,14 +13,14 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import requests
 
 from intents.action_signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, action_signature
-from intents.models import Bot
-
 from intents.classifier import Prediction
+from intents.models import Bot
 
 from ..dialogue import ActionOutcome, ActionRequest, ActionResult, Turn, dialogue_step
 
@@ -84,15 +84,16 @@ def actions_run(*, calls: list[ActionCall]) -> list[ActionOutcome]:
 
 
 def dialogue_step_acting(
-    *, bot: Bot, state: dict[str, Any], language: str, prediction: Prediction, text: str
+    *, bot: Bot, state: dict[str, Any], language: str, prediction: Prediction, text: str, **options: Any
 ) -> Turn:
     """dialogue_step for a caller that keeps no conversation (a stateless turn): an action the turn reaches is
-    called here, and the turn finished with its outcome. The caller must hold no lock or transaction."""
-    turn = dialogue_step(bot=bot, state=state, language=language, prediction=prediction, text=text)
+    called here, and the turn finished with its outcome. The caller must hold no lock or transaction. `options`
+    are dialogue_step's other keywords (`now`, `handoff_available`)."""
+    step = partial(dialogue_step, bot=bot, state=state, language=language, prediction=prediction, text=text, **options)
+    turn = step()
     if turn.action is None:
         return turn
-    outcome = action_run(call=action_call_for(bot=bot, request=turn.action))
-    return dialogue_step(bot=bot, state=state, language=language, prediction=prediction, text=text, action=outcome)
+    return step(action=action_run(call=action_call_for(bot=bot, request=turn.action)))
 
 
 class _ActionFailed(Exception):

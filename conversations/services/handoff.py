@@ -11,6 +11,7 @@ from django.db.models import Q
 from ..models import Conversation, Message
 from .errors import MessageRejected
 from .publish import agent_message_publish, handoff_publish
+from .rules import message_validate, next_seq
 
 AGENT_CLIENT_PREFIX = "agent:"  # agents' client_ids share the conversation's unique index with the visitor's
 
@@ -50,8 +51,6 @@ def handoff_release(*, conversation_id: uuid.UUID, agent_id: int) -> Conversatio
 
 def agent_message_send(*, conversation_id: uuid.UUID, agent_id: int, text: Any, client_id: Any) -> tuple[Message, bool]:
     """Store a staff member's message (once per client_id) and push it to the visitor; (message, created)."""
-    from .messages import message_validate, next_seq
-
     text, client_id = message_validate(
         text=text, client_id=client_id, max_client_id=100 - len(AGENT_CLIENT_PREFIX)
     )

@@ -25,36 +25,17 @@ from intents.services import intent_predict
 from .. import metrics
 from ..dialogue import FALLBACK_INTENT, ActionOutcome, ActionRequest, dialogue_step, payload_prediction, turn_language
 from ..dialogue import Turn as DialogueTurn
+from ..inference import Turn, answer_enqueue
 from ..models import Conversation, Message
 from ..selectors import message_payload
 from .actions import ActionCall, action_call_for, actions_run
-from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
+from .errors import ConversationClosed, EarlierTurnPending
 from .handoff import handoff_request
 from .publish import console_message_publish, replies_publish
+from .rules import message_validate, next_seq
 from .sessions import conversation_close, conversation_is_idle
 
 logger = logging.getLogger(__name__)
-
-
-def message_validate(*, text: Any, client_id: Any, max_client_id: int = 100) -> tuple[str, str]:
-    if not isinstance(client_id, str) or not 0 < len(client_id) <= max_client_id:
-        raise MessageRejected(
-            "invalid_client_id", f"client_id must be a non-empty string of at most {max_client_id} characters."
-        )
-    if not isinstance(text, str) or not text.strip():
-        raise MessageRejected("empty_text", "text must be a non-empty string.")
-    limit = settings.CHARLA_MAX_MESSAGE_CHARS
-    if len(text) > limit:
-        raise MessageRejected("text_too_long", f"text is {len(text)} characters; the limit is {limit}.")
-    if "\x00" in text:
-        raise MessageRejected("invalid_text", "text must not contain NUL characters.")
-    return text.strip(), client_id
-
-
-def next_seq(conversation: Conversation) -> int:
-    """Hand out the next gapless seq. Runs inside the conversation's row lock."""
-    conversation.last_seq += 1
-    return conversation.last_seq
 
 
 def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) -> tuple[Message, bool]:
@@ -96,8 +77,6 @@ def _conversation_locked_for(*, conversation_id: uuid.UUID, client_id: str) -> C
 
 def _message_store(*, conversation: Conversation, text: str, client_id: str, received: float) -> Message:
     """Runs inside the conversation's row lock."""
-    from ..inference import Turn, answer_enqueue
-
     handed_off = conversation.handoff == Conversation.Handoff.ACTIVE and not _pending_exists(conversation)
     message = Message(
         conversation=conversation,
@@ -403,9 +382,9 @@ class _Turns:
     def _step(
         self, *, conversation: Conversation, message: Message, item: Classified, prediction: Prediction
     ) -> DialogueTurn:
-        language = turn_language(bot=conversation.bot, prediction=prediction, current=conversation.language)
-        if conversation.state.get("form"):  # "4" or an e-mail address says nothing about the visitor's language
-            language = conversation.language
+        language = turn_language(
+            bot=conversation.bot, prediction=prediction, current=conversation.language, state=conversation.state
+        )
         return dialogue_step(
             bot=conversation.bot, state=conversation.state, language=language, prediction=prediction,
             text=message.text, now=self.now, action=item.action,
@@ -480,8 +459,6 @@ def messages_requeue_stale(*, older_than: timedelta, now: datetime | None = None
 
     A message whose task is only slow is queued twice; its answer is still stored once (reply_to is unique).
     """
-    from ..inference import Turn, answer_enqueue
-
     cutoff = (now or timezone.now()) - older_than
     stale = list(
         Message.objects.filter(role=Message.Role.USER, status=Message.Status.PENDING, created_at__lt=cutoff)

@@ -25,8 +25,13 @@ class Session:
     visitor_id: uuid.UUID
 
 
-def visitor_resolve(*, user_id: int | None, token: str | None) -> Visitor:
-    """A logged-in user's own visitor; else the one a valid token names; else a new anonymous one."""
+def visitor_resolve(
+    *, user_id: int | None, token: str | None, bot: Bot | None = None, sender: str | None = None
+) -> Visitor:
+    """A REST client's sender: the bot's visitor with that sender, created on first use. Else a logged-in user's
+    own visitor; else the one a valid token names; else a new anonymous one."""
+    if sender is not None:
+        return _sender_visitor(bot=bot, sender=sender)
     if user_id is not None:
         visitor, _ = Visitor.objects.get_or_create(user_id=user_id)
         return visitor
@@ -38,9 +43,23 @@ def visitor_resolve(*, user_id: int | None, token: str | None) -> Visitor:
     return Visitor.objects.create()
 
 
-def session_open(*, bot: Bot, user_id: int | None, token: str | None, language: str | None) -> Session:
-    """The visitor's active conversation with the bot (a new one when there is none, or it was idle too long)."""
-    visitor = visitor_resolve(user_id=user_id, token=token)
+def _sender_visitor(*, bot: Bot | None, sender: str) -> Visitor:
+    visitor = Visitor.objects.filter(bot=bot, sender=sender).first()
+    if visitor is not None:
+        return visitor
+    try:
+        with transaction.atomic():
+            return Visitor.objects.create(bot=bot, sender=sender)
+    except IntegrityError:  # a concurrent first message of the same sender created it
+        return Visitor.objects.get(bot=bot, sender=sender)
+
+
+def session_open(
+    *, bot: Bot, user_id: int | None, token: str | None, language: str | None, sender: str | None = None
+) -> Session:
+    """The visitor's active conversation with the bot (a new one when there is none, or it was idle too long).
+    `sender` names a REST channel client's visitor instead of a user or token."""
+    visitor = visitor_resolve(user_id=user_id, token=token, bot=bot, sender=sender)
     if language not in bot.languages:
         language = bot.default_language
     with transaction.atomic():

@@ -1,6 +1,7 @@
 """The intents admin: one module per area, each registering its own model admins."""
 
 from . import (  # noqa: F401
+    api_keys,
     bots,
     demo,
     training,

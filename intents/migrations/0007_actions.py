@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('intents', '0004_training_job_heartbeat'),
+        ("intents", "0005_api_keys"),
     ]
 
     operations = [

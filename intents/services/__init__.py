@@ -1,6 +1,7 @@
 """Writes for bots, their models and training jobs, and prediction (one module per concern)."""
 
 from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path, artifact_open, artifact_publish
+from .api_keys import api_key_check, api_key_create, api_key_revoke
 from .bots import bot_load_definition
 from .interchange import BotImport, bot_export, bot_import
 from .examples import ExampleRejected, out_of_scope_intent_get, training_example_add
@@ -35,6 +36,9 @@ __all__ = [
     "artifact_local_path",
     "artifact_open",
     "artifact_publish",
+    "api_key_check",
+    "api_key_create",
+    "api_key_revoke",
     "bot_load_definition",
     "bots_retrain_changed",
     "encoder_name",

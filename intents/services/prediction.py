@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ..classifier import IntentClassifier, Prediction
+from ..classifier import IntentClassifier, Prediction, configure_threads
 from ..models import ModelVersion
 from ..selectors import production_version_id
 from .artifacts import artifact_local_path
@@ -31,6 +31,8 @@ def _production(bot_id: int) -> tuple[ModelVersion, IntentClassifier]:
         cached = _loaded.get(bot_id)
         if cached and cached[0].pk == version_id and cached[1] == backend:
             return cached[0], cached[2]
+        if not _loaded:  # the first model of this process: web processes (NLU parse, stateless turns) included
+            configure_threads(settings.CHARLA_TORCH_THREADS)
         version = ModelVersion.objects.get(pk=version_id)
         # Both per host: the artifact's verified copy, and the encoder's ONNX export (".encoders" cannot clash with
         # a bot's folder: a slug never starts with a dot).
@@ -41,10 +43,11 @@ def _production(bot_id: int) -> tuple[ModelVersion, IntentClassifier]:
         return version, classifier
 
 
-def intent_predict(*, bot_id: int, text: str) -> tuple[Prediction, ModelVersion]:
-    """Classify with the bot's production model; returns the version that classified it."""
+def intent_predict(*, bot_id: int, text: str, top_k: int = 5) -> tuple[Prediction, ModelVersion]:
+    """Classify with the bot's production model (ranking the `top_k` best intents); returns the version that
+    classified it."""
     version, classifier = _production(bot_id)
-    return classifier.predict([text])[0], version
+    return classifier.predict([text], top_k=top_k)[0], version
 
 
 def intent_predict_batch(*, bot_id: int, texts: list[str]) -> tuple[list[Prediction], ModelVersion]:

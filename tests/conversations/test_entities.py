@@ -30,3 +30,16 @@ def _found(text, language):
 def test_builtin_entities(text, language, expected):
     """Each built-in entity is found with its normalised value; digits inside a date are not also a number."""
     assert _found(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "spans"),
+    [
+        ("mesa para cuatro mañana a las 9", "es", ["cuatro", "mañana a las 9"]),
+        ("twenty two people tomorrow at 8, ana@example.com", "en", ["twenty two", "tomorrow at 8", "ana@example.com"]),
+    ],
+)
+def test_spans_index_the_visitors_text(text, language, spans):
+    """Start and end index the text as sent, also around a bare hour ("at 8") and a number in words."""
+    found = entities_extract(text=text, language=language, custom=[], now=NOW)
+    assert [text[f.start : f.end] for f in found] == spans
