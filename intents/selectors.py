@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import Bot, Entity, Intent, ModelVersion, TrainingExample
+from .models import Bot, Entity, Intent, ModelVersion, PredictionItem, PredictionJob, TrainingExample
 
 
 @dataclass(frozen=True)
@@ -132,4 +132,19 @@ def _intent_spec(intent: Intent) -> IntentSpec:
         needs=[c.name for c in contexts if c.direction == "needs"],
         sets=[ContextSpec(c.name, c.lifespan_turns, c.lifespan_minutes) for c in contexts if c.direction == "sets"],
         responses=[ResponseSpec(r.text, r.language, r.context, r.buttons or []) for r in intent.responses.all()],
+    )
+
+
+def prediction_job_get(*, bot: Bot, job_id: uuid.UUID) -> PredictionJob | None:
+    return PredictionJob.objects.filter(bot=bot, pk=job_id).select_related("bot", "model_version").first()
+
+
+def prediction_results_page(*, job_id: uuid.UUID, after: int, limit: int) -> list[tuple]:
+    """Up to `limit` items of the job after position `after`, in order: (position, external_id, text, intent,
+    confidence, out_of_scope, language), result fields None/"" while unwritten. Keyset pages on the
+    (job, position) index let a results stream of any size read without an open cursor or an OFFSET scan."""
+    return list(
+        PredictionItem.objects.filter(job_id=job_id, position__gt=after)
+        .order_by("position")
+        .values_list("position", "external_id", "text", "intent", "confidence", "out_of_scope", "language")[:limit]
     )

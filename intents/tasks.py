@@ -17,3 +17,21 @@ def training_job_run(job_id: int) -> None:
 def training_jobs_fail_stale() -> int:
     """Beat: fail training jobs whose worker stopped sending heartbeats (CHARLA_TRAINING_STALE_SECONDS)."""
     return services.training_jobs_fail_stale(older_than=timedelta(seconds=settings.CHARLA_TRAINING_STALE_SECONDS))
+
+
+# Routed to queue `batch`. Acknowledged early: the leases, not redelivery, recover a dead worker's chunk (a
+# redelivered copy would only find nothing left, or find the same work the leases hand out anyway).
+@shared_task(acks_late=False)
+def prediction_job_work(job_id: str) -> None:
+    """Work the job until nothing is left to claim; while another worker holds a lease, look again when it ends."""
+    retry_in = services.prediction_job_work(job_id=job_id)
+    if retry_in is not None:
+        prediction_job_work.apply_async((job_id,), countdown=retry_in + 0.5)
+
+
+@shared_task
+def prediction_jobs_requeue_stalled() -> int:
+    """Beat: queue work again for jobs with no progress for a lease (CHARLA_BATCH_LEASE_SECONDS)."""
+    return services.prediction_jobs_requeue_stalled(
+        older_than=timedelta(seconds=settings.CHARLA_BATCH_LEASE_SECONDS)
+    )

@@ -1,5 +1,6 @@
 from .bots import Bot, Intent, Language, Response, TrainingExample
 from .dialogue import BUILTIN_ENTITIES, Entity, EntityValue, IntentContext, Slot
+from .predictions import PredictionItem, PredictionJob
 from .registry import ModelVersion, TrainingJob
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "IntentContext",
     "Language",
     "ModelVersion",
+    "PredictionItem",
+    "PredictionJob",
     "Response",
     "Slot",
     "TrainingExample",

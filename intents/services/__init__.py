@@ -2,6 +2,13 @@
 
 from .bots import bot_load_definition
 from .prediction import NoModelError, intent_predict, intent_predict_batch
+from .prediction_jobs import (
+    BatchUnsupportedError,
+    prediction_job_cancel,
+    prediction_job_create,
+    prediction_job_work,
+    prediction_jobs_requeue_stalled,
+)
 from .registry import (
     ModelVersionError,
     encoder_name,
@@ -14,6 +21,7 @@ from .registry import (
 from .training import training_job_request, training_job_run, training_jobs_fail_stale
 
 __all__ = [
+    "BatchUnsupportedError",
     "ModelVersionError",
     "NoModelError",
     "bot_load_definition",
@@ -24,6 +32,10 @@ __all__ = [
     "model_version_export",
     "model_version_promote",
     "model_version_rollback",
+    "prediction_job_cancel",
+    "prediction_job_create",
+    "prediction_job_work",
+    "prediction_jobs_requeue_stalled",
     "training_data_fingerprint",
     "training_job_request",
     "training_job_run",
