@@ -112,6 +112,8 @@ def _texts(request: Request, limits: dict) -> tuple[list, str]:
         if upload is None:
             raise BatchInputError("Upload the CSV file in the multipart field `file`.")
         return texts_from_csv(upload.read(), **limits), upload.name[:200]
+    if not int(request.headers.get("Content-Length") or 0):
+        raise BatchInputError("No texts to classify: the body is empty.")
     data = request.data
     if isinstance(data, bytes):
         return texts_from_csv(data, **limits), ""
