@@ -19,9 +19,10 @@ def training_jobs_fail_stale() -> int:
     return services.training_jobs_fail_stale(older_than=timedelta(seconds=settings.CHARLA_TRAINING_STALE_SECONDS))
 
 
-# Routed to queue `batch`. Acknowledged early: the leases, not redelivery, recover a dead worker's chunk (a
-# redelivered copy would only find nothing left, or find the same work the leases hand out anyway).
-@shared_task(acks_late=False)
+# Routed to queue `batch`. Acknowledged late (the project's default), so that with prefetch 1 a busy worker holds
+# no second task that an idle worker could run: a job's tasks spread over the workers. A redelivered copy is
+# harmless: it claims only what the leases hand out. A dead worker's chunk is recovered by its lease, not redelivery.
+@shared_task
 def prediction_job_work(job_id: str) -> None:
     """Work the job until nothing is left to claim; while another worker holds a lease, look again when it ends."""
     retry_in = services.prediction_job_work(job_id=job_id)

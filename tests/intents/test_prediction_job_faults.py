@@ -25,7 +25,7 @@ def _wait_for_log(log, needle: str, after: int, deadline_s: float = 120) -> str:
 
 
 def test_a_worker_killed_mid_chunk_leaves_its_chunk_to_another_worker_and_no_item_is_written_twice(
-    trained_demo_bot, stack_logs
+    trained_demo_bot, stack_logs, settings
 ):
     """Worker A claims the first chunk and is SIGKILLed before classifying it; worker B, started afterwards, does
     the other chunks and, once A's 3 s lease has expired, claims A's chunk again. Each item has one result, the
@@ -33,6 +33,7 @@ def test_a_worker_killed_mid_chunk_leaves_its_chunk_to_another_worker_and_no_ite
     from intents.batch_input import BatchText
     from intents.services import prediction_job_create
 
+    settings.CHARLA_BATCH_CHUNK_SIZE = 8  # here too: the submitter queues one task per chunk, up to 4
     env = stack_env({"CHARLA_BATCH_CHUNK_SIZE": "8", "CHARLA_BATCH_LEASE_SECONDS": "3"})
     log = stack_logs / "killed-batch-worker.log"
     start = log.stat().st_size if log.exists() else 0
