@@ -66,11 +66,12 @@ class PredictionJobAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress(self, job: PredictionJob) -> str:
         """A bar and label that static/intents/prediction_progress.js keeps current from the job's status URL."""
+        percent = f"{job.percent:g}"  # as the script writes it: 0, 57.3, 100
         return format_html(
             "<span class='prediction-progress' data-status-url='{}' data-status='{}'>"
             "<progress max='100' value='{}'></progress> <span class='prediction-progress-label'>{} · {} % ({}/{})"
             "</span></span>",
-            _status_url(job), job.status, job.percent, job.status, job.percent, job.done_items, job.total_items,
+            _status_url(job), job.status, percent, job.status, percent, job.done_items, job.total_items,
         )  # fmt: skip
 
     @admin.display(description="results")

@@ -154,8 +154,9 @@ def _write(job_id: uuid.UUID, claim: str, items: list[ClaimedItem], predictions:
             " WHERE i.id = r.id AND i.claim = %(claim)s AND i.written_at IS NULL RETURNING 1),"
             " n AS (SELECT count(*)::int AS n FROM written)"
             f" UPDATE {JOBS} j SET done_items = j.done_items + n.n, progressed_at = now(),"
+            " started_at = COALESCE(j.started_at, now()),"
             " status = CASE WHEN j.status = ANY(%(active)s) AND j.done_items + n.n >= j.total_items THEN 'done'"
-            " ELSE j.status END,"
+            " WHEN j.status = 'queued' THEN 'running' ELSE j.status END,"
             " finished_at = CASE WHEN j.status = ANY(%(active)s) AND j.done_items + n.n >= j.total_items THEN now()"
             " ELSE j.finished_at END FROM n WHERE j.id = %(job)s RETURNING n.n",
             {"ids": [item.id for item in items], "intents": [p.intent for p in predictions],

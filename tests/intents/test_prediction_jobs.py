@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import time
 
 import pytest
@@ -129,3 +130,48 @@ def test_a_promotion_after_submission_does_not_change_the_jobs_model(trained_dem
     while (job := PredictionJob.objects.get(pk=job.pk)).status in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert (job.status, job.done_items, job.model_version.version) == ("done", 2, 1)
+
+
+async def test_the_admin_job_page_shows_progress_live_without_a_reload(trained_demo_bot, api, admin_user):
+    """In a real browser: the job page's bar and label follow the job as chunks are written (here written by this
+    test, holding the chunks' claims as a slow worker would, so each step is seen), up to "done", with no reload."""
+    from asgiref.sync import sync_to_async
+    from django.test import Client
+    from playwright.async_api import async_playwright, expect
+
+    from intents.batch_input import BatchText
+    from intents.classifier import Prediction
+    from intents.services import prediction_job_create
+    from intents.services.prediction_jobs import _claim, _write
+    from tests.browser.test_chat_page import CHROMIUM_ARGS
+
+    def submit_and_hold() -> tuple[PredictionJob, list, str]:
+        job = prediction_job_create(bot=trained_demo_bot, texts=[BatchText(f"hello {n}") for n in range(100)])
+        chunks = []
+        while chunk := _claim(job.pk):
+            chunks.append(chunk)
+        client = Client()
+        client.force_login(admin_user)
+        return job, chunks, client.cookies["sessionid"].value
+
+    def write(chunks: list) -> None:
+        for claim, items in chunks:
+            predictions = [Prediction("greet", 0.9, "en", [], False)] * len(items)
+            _write(job.pk, claim, items, predictions)
+
+    job, chunks, session = await sync_to_async(submit_and_hold)()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = await browser.new_context()
+        await context.add_cookies([{"name": "sessionid", "value": session, "url": api}])
+        page = await context.new_page()
+        await page.goto(f"{api}/admin/intents/predictionjob/{job.pk}/change/")
+        label = page.locator(".prediction-progress-label")
+        # "running" once the module's worker has taken the job's task (and found every chunk held).
+        await expect(label).to_have_text(re.compile(r"^(queued|running) · 0 % \(0/100\)$"), timeout=30_000)
+        await sync_to_async(write)(chunks[:1])
+        await expect(label).to_have_text("running · 64 % (64/100)", timeout=30_000)
+        await sync_to_async(write)(chunks[1:])
+        await expect(label).to_have_text("done · 100 % (100/100)", timeout=30_000)
+        assert await page.evaluate("document.querySelector('progress').value") == 100
+        await browser.close()

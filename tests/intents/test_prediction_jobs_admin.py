@@ -23,7 +23,7 @@ def test_an_uploaded_csv_becomes_a_job_and_the_browser_goes_to_its_live_page(tra
     assert "/static/intents/prediction_progress.js" in page
     assert f"/api/bots/demo/prediction-jobs/{job.pk}/results?format=csv" in page
     listing = admin_client.get("/admin/intents/predictionjob/").content.decode()
-    assert "<progress max='100' value='0.0'>" in listing and "queued · 0.0 % (0/2)" in listing
+    assert "<progress max='100' value='0'>" in listing and "queued · 0 % (0/2)" in listing
 
 
 def test_a_bad_csv_is_shown_with_its_rows_and_nothing_is_stored(trained_demo_bot, admin_client):
