@@ -6,7 +6,6 @@ Thin views: parse and check the input, call one service, format. The permission 
 import uuid
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -87,7 +86,7 @@ class PredictionJobListView(APIView):
                    413: OpenApiResponse(description="Over the item or byte limit.")},
     )  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
-        bot = get_object_or_404(Bot, slug=slug)
+        bot = _bot(slug)
         if int(request.headers.get("Content-Length") or 0) > settings.CHARLA_BATCH_MAX_BYTES:
             return _error(f"The body is over {settings.CHARLA_BATCH_MAX_BYTES} bytes; split the file.", 413)
         limits = {"max_items": settings.CHARLA_BATCH_MAX_ITEMS, "max_chars": settings.CHARLA_MAX_MESSAGE_CHARS}
@@ -165,9 +164,15 @@ def _format_from_accept(accept: str) -> str:
     return "jsonl" if "application/x-ndjson" in accept or "application/jsonl" in accept else "json"
 
 
+def _bot(slug: str) -> Bot:
+    bot = selectors.bot_get(slug=slug)
+    if bot is None:
+        raise NotFound(f"No bot '{slug}'.")
+    return bot
+
+
 def _job(slug: str, job_id: uuid.UUID) -> PredictionJob:
-    bot = get_object_or_404(Bot, slug=slug)
-    job = selectors.prediction_job_get(bot=bot, job_id=job_id)
+    job = selectors.prediction_job_get(bot=_bot(slug), job_id=job_id)
     if job is None:
         raise NotFound(f"Bot '{slug}' has no prediction job {job_id}.")
     return job

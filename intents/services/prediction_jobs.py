@@ -163,8 +163,9 @@ def _write(job_id: uuid.UUID, claim: str, items: list[ClaimedItem], predictions:
              "conf": [float(p.confidence) for p in predictions], "oos": [bool(p.out_of_scope) for p in predictions],
              "langs": [p.language for p in predictions], "claim": claim, "job": job_id, "active": list(ACTIVE)},
         )  # fmt: skip
-        written = cursor.fetchone()[0]
-    if written < len(items):
+        row = cursor.fetchone()
+    written = row[0] if row else 0  # no row: the job was deleted meanwhile
+    if written < len(items) and row:
         logger.warning("prediction job %s: %d of %d items of claim %s were taken over; not written again",
                        job_id, len(items) - written, len(items), claim)  # fmt: skip
     return written

@@ -86,7 +86,8 @@ def test_a_multipart_upload_without_its_file_field_is_refused(trained_demo_bot, 
 
 def test_unknown_bot_unknown_job_and_a_bot_without_model_are_clear_errors(demo_bot, staff_api):
     """404 for a bot or job that does not exist (or is another bot's); 409 while the bot has no production model."""
-    assert staff_api.post("/api/bots/nope/prediction-jobs", ["hi"], format="json").status_code == 404
+    unknown = staff_api.post("/api/bots/nope/prediction-jobs", ["hi"], format="json")
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "No bot 'nope'."}
     response = staff_api.post(URL, ["hi"], format="json")
     assert response.status_code == 409 and "no production model" in response.json()["detail"]
     missing = staff_api.get(f"{URL}/6f1c1c3e-0000-4000-8000-000000000000")
@@ -166,3 +167,26 @@ def test_an_expired_claim_taken_over_cannot_write_and_nothing_is_written_twice(t
     assert _write(job.pk, claim_c, items_c, _predictions("thanks", 1)) == 1
     job.refresh_from_db()
     assert (job.done_items, job.status, job.finished_at is not None) == (3, "done", True)
+
+
+def test_the_sweep_requeues_only_jobs_that_stalled_with_claimable_items(trained_demo_bot, settings):
+    """A job with no progress for longer than a lease and items nobody holds gets a work task again; a job whose
+    remaining items are under a live lease, or that progressed recently, does not."""
+    import redis
+
+    from intents.batch_input import BatchText
+    from intents.services import prediction_job_create, prediction_jobs_requeue_stalled
+    from intents.services.prediction_jobs import _claim
+
+    stalled = prediction_job_create(bot=trained_demo_bot, texts=[BatchText("hi")])
+    held = prediction_job_create(bot=trained_demo_bot, texts=[BatchText("bye")])
+    assert _claim(held.pk) is not None
+    recent = prediction_job_create(bot=trained_demo_bot, texts=[BatchText("thanks")])
+    PredictionJob.objects.filter(pk=recent.pk).update(progressed_at=timezone.now() + timedelta(minutes=5))
+    try:
+        assert prediction_jobs_requeue_stalled(older_than=timedelta(seconds=0), now=timezone.now() + timedelta(seconds=1)) == 1
+        PredictionItem.objects.filter(job=held).update(claimed_until=timezone.now() - timedelta(seconds=1))
+        assert prediction_jobs_requeue_stalled(older_than=timedelta(seconds=0), now=timezone.now() + timedelta(seconds=1)) == 2
+        assert prediction_jobs_requeue_stalled(older_than=timedelta(hours=1)) == 0
+    finally:
+        redis.Redis.from_url(settings.REDIS_URL).delete("batch")  # no worker here: drop the queued tasks
