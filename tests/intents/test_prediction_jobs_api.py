@@ -190,3 +190,13 @@ def test_the_sweep_requeues_only_jobs_that_stalled_with_claimable_items(trained_
         assert prediction_jobs_requeue_stalled(older_than=timedelta(hours=1)) == 0
     finally:
         redis.Redis.from_url(settings.REDIS_URL).delete("batch")  # no worker here: drop the queued tasks
+
+
+def test_a_job_of_exactly_the_item_limit_is_accepted_whole(trained_demo_bot, staff_api):
+    """100,000 texts (a 3.4 MB body, over Django's 2.5 MB form-body limit): one job, every item stored in order."""
+    texts = [f"where is my order number {n:07d}?" for n in range(100_000)]
+    response = staff_api.generic("POST", URL, json.dumps(texts), content_type="application/json")
+    assert response.status_code == 202, response.content
+    items = PredictionItem.objects.filter(job_id=response.json()["id"])
+    assert items.count() == 100_000 and response.json()["total_items"] == 100_000
+    assert items.get(position=99_999).text == texts[-1]
