@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 # DJANGO_SECRET_KEY is unset (production images start their processes directly, never through make).
 export CHARLA_DEV ?= 1
 
-.PHONY: run test install worker beat training-worker
+.PHONY: run test install worker beat training-worker batch-worker
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,10 +28,11 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo_bot
 	$(BIN)/python manage.py train_intents --bot demo --if-changed
 	@if [ -n "$$REDIS_URL" ]; then \
-		echo "Starting Celery workers (queues inference, default; and training)"; \
+		echo "Starting Celery workers (queues inference, default; training; batch)"; \
 		$(BIN)/celery -A chatbot worker -B -s var/celerybeat-schedule -Q inference,default --pool=prefork --concurrency=2 --loglevel=INFO & \
 		$(BIN)/celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO & \
-		trap 'kill %1 %2' EXIT INT TERM; \
+		$(BIN)/celery -A chatbot worker -Q batch --pool=solo -n batch@%h --loglevel=INFO & \
+		trap 'kill %1 %2 %3' EXIT INT TERM; \
 		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
 	else \
 		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
@@ -43,6 +44,10 @@ worker: $(STAMP)
 # Runs admin-requested training jobs (queue `training`), one at a time, apart from the answering workers.
 training-worker: $(STAMP)
 	$(BIN)/celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO
+
+# Runs batch prediction jobs (queue `batch`): run one per free core; they share a job's chunks through PostgreSQL.
+batch-worker: $(STAMP)
+	$(BIN)/celery -A chatbot worker -Q batch --pool=solo -n batch-$$$$@%h --loglevel=INFO
 
 # The periodic jobs (requeue sweep, idle close, retention purge): run exactly one beat per deployment.
 beat: $(STAMP)

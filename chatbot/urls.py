@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from conversations.api import VisitorDataViewSet
 from conversations.views import chat_page, console_page, embed_page
+from intents.api.urls import urlpatterns as intents_api
 
 api = DefaultRouter()
 api.register("visitors", VisitorDataViewSet, basename="visitor-data")
@@ -17,6 +18,7 @@ urlpatterns = [
     path("console/", console_page, name="console"),
     path("api/", include(api.urls)),
     path("", include("conversations.integration.urls")),
+    path("api/", include(intents_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("demo/actions/", include("intents.demo.urls")),

@@ -3,7 +3,17 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import Bot, Entity, Intent, IntentContext, ModelVersion, TrainingExample, TrainingJob
+from .models import (
+    Bot,
+    Entity,
+    Intent,
+    IntentContext,
+    ModelVersion,
+    PredictionItem,
+    PredictionJob,
+    TrainingExample,
+    TrainingJob,
+)
 
 
 @dataclass(frozen=True)
@@ -238,3 +248,18 @@ def _intent_definition(intent: Intent) -> dict:
         "context_responses": [{"context": name, "responses": texts} for name, texts in by_context.items()],
     }
     return definition | {key: value for key, value in optional.items() if value}
+
+
+def prediction_job_get(*, bot: Bot, job_id: uuid.UUID) -> PredictionJob | None:
+    return PredictionJob.objects.filter(bot=bot, pk=job_id).select_related("bot", "model_version").first()
+
+
+def prediction_results_page(*, job_id: uuid.UUID, after: int, limit: int) -> list[tuple]:
+    """Up to `limit` items of the job after position `after`, in order: (position, external_id, text, intent,
+    confidence, out_of_scope, language), result fields None/"" while unwritten. Keyset pages on the
+    (job, position) index let a results stream of any size read without an open cursor or an OFFSET scan."""
+    return list(
+        PredictionItem.objects.filter(job_id=job_id, position__gt=after)
+        .order_by("position")
+        .values_list("position", "external_id", "text", "intent", "confidence", "out_of_scope", "language")[:limit]
+    )

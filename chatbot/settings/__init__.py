@@ -313,3 +313,17 @@ MIDDLEWARE = [
 ]
 CHARLA_METRICS_TOKEN = env.str("CHARLA_METRICS_TOKEN", default="")
 CHARLA_METRICS_ALLOWED_IPS = env.list("CHARLA_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Batch prediction jobs (issue 11, docs/api.md): texts registered in PostgreSQL, classified by workers on queue
+# `batch` (`make batch-worker`) that claim chunks of items under a lease.
+CHARLA_BATCH_MAX_ITEMS = env.int("CHARLA_BATCH_MAX_ITEMS", default=100_000)
+CHARLA_BATCH_MAX_BYTES = env.int("CHARLA_BATCH_MAX_BYTES", default=64 * 1024 * 1024)
+CHARLA_BATCH_CHUNK_SIZE = env.int("CHARLA_BATCH_CHUNK_SIZE", default=64)
+CHARLA_BATCH_LEASE_SECONDS = env.float("CHARLA_BATCH_LEASE_SECONDS", default=60.0)
+CHARLA_BATCH_PARALLELISM = env.int("CHARLA_BATCH_PARALLELISM", default=4)
+# Milliseconds a batch worker pauses after claiming each chunk, for the killed-worker test only; 0 (off) in production.
+CHARLA_FAULT_BATCH_CHUNK_DELAY_MS = env.int("CHARLA_FAULT_BATCH_CHUNK_DELAY_MS", default=0)
+CELERY_TASK_ROUTES["intents.tasks.prediction_job_work"] = {"queue": "batch"}
+CELERY_BEAT_SCHEDULE["requeue-stalled-prediction-jobs"] = {
+    "task": "intents.tasks.prediction_jobs_requeue_stalled",
+    "schedule": 60.0,
+}

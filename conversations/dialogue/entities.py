@@ -6,8 +6,8 @@ EmailValidator e-mail addresses; all in English and Spanish.
 
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from datetime import datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 import dateparser

@@ -4,5 +4,6 @@ from . import (  # noqa: F401
     api_keys,
     bots,
     demo,
+    prediction_jobs,
     training,
 )

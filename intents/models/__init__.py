@@ -2,6 +2,7 @@ from .api_keys import ApiKey
 from .bots import Bot, Intent, Language, Response, TrainingExample
 from .demo import DemoBooking
 from .dialogue import BUILTIN_ENTITIES, Entity, EntityValue, IntentContext, Slot
+from .predictions import PredictionItem, PredictionJob
 from .registry import ModelVersion, TrainingJob
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "IntentContext",
     "Language",
     "ModelVersion",
+    "PredictionItem",
+    "PredictionJob",
     "Response",
     "Slot",
     "TrainingExample",

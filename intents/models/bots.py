@@ -5,7 +5,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-
 # An intent's action: a relative path appended to the bot's action base URL (no "..", no scheme, no query).
 ACTION_NAME = r"^([\w-]+(\.[\w-]+)*)(/[\w-]+(\.[\w-]+)*)*$|^$"
 

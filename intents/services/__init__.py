@@ -1,11 +1,18 @@
 """Writes for bots, their models and training jobs, and prediction (one module per concern)."""
 
-from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path, artifact_open, artifact_publish
 from .api_keys import api_key_check, api_key_create, api_key_revoke
+from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path, artifact_open, artifact_publish
 from .bots import bot_load_definition
-from .interchange import BotImport, bot_export, bot_import
 from .examples import ExampleRejected, out_of_scope_intent_get, training_example_add
+from .interchange import BotImport, bot_export, bot_import
 from .prediction import NoModelError, intent_predict, intent_predict_batch
+from .prediction_jobs import (
+    BatchUnsupportedError,
+    prediction_job_cancel,
+    prediction_job_create,
+    prediction_job_work,
+    prediction_jobs_requeue_stalled,
+)
 from .registry import (
     ModelVersionError,
     PromotionDecision,
@@ -29,6 +36,7 @@ __all__ = [
     "bot_import",
     "ArtifactUnavailable",
     "ExampleRejected",
+    "BatchUnsupportedError",
     "ModelVersionError",
     "PromotionDecision",
     "NoModelError",
@@ -52,6 +60,10 @@ __all__ = [
     "model_version_publish",
     "model_version_rollback",
     "out_of_scope_intent_get",
+    "prediction_job_cancel",
+    "prediction_job_create",
+    "prediction_job_work",
+    "prediction_jobs_requeue_stalled",
     "training_data_fingerprint",
     "training_example_add",
     "training_example_digests",

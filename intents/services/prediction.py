@@ -22,8 +22,10 @@ _loaded: dict[int, tuple[ModelVersion, str, IntentClassifier]] = {}
 _loaded_lock = threading.Lock()
 
 
-def _production(bot_id: int) -> tuple[ModelVersion, IntentClassifier]:
-    version_id = production_version_id(bot_id=bot_id)
+def _classifier(bot_id: int, version_id: int | None = None) -> tuple[ModelVersion, IntentClassifier]:
+    """The classifier of version `version_id` of the bot, or of its production version when None."""
+    if version_id is None:
+        version_id = production_version_id(bot_id=bot_id)
     if version_id is None:
         raise NoModelError(f"Bot {bot_id} has no production model: run `manage.py train_intents`.")
     backend = settings.CHARLA_INFERENCE_BACKEND
@@ -33,7 +35,7 @@ def _production(bot_id: int) -> tuple[ModelVersion, IntentClassifier]:
             return cached[0], cached[2]
         if not _loaded:  # the first model of this process: web processes (NLU parse, stateless turns) included
             configure_threads(settings.CHARLA_TORCH_THREADS)
-        version = ModelVersion.objects.get(pk=version_id)
+        version = ModelVersion.objects.get(pk=version_id, bot_id=bot_id)
         # Both per host: the artifact's verified copy, and the encoder's ONNX export (".encoders" cannot clash with
         # a bot's folder: a slug never starts with a dot).
         artifact = artifact_local_path(artifact_path=version.artifact_path)
@@ -46,11 +48,16 @@ def _production(bot_id: int) -> tuple[ModelVersion, IntentClassifier]:
 def intent_predict(*, bot_id: int, text: str, top_k: int = 5) -> tuple[Prediction, ModelVersion]:
     """Classify with the bot's production model (ranking the `top_k` best intents); returns the version that
     classified it."""
-    version, classifier = _production(bot_id)
+    version, classifier = _classifier(bot_id)
     return classifier.predict([text], top_k=top_k)[0], version
 
 
-def intent_predict_batch(*, bot_id: int, texts: list[str]) -> tuple[list[Prediction], ModelVersion]:
-    """Classify many texts of one bot in one forward pass; predictions in the order of `texts`."""
-    version, classifier = _production(bot_id)
+def intent_predict_batch(
+    *, bot_id: int, texts: list[str], version_id: int | None = None
+) -> tuple[list[Prediction], ModelVersion]:
+    """Classify many texts of one bot in one forward pass; predictions in the order of `texts`.
+
+    `version_id` pins a version (a batch job keeps the one it started with); None: the production version.
+    """
+    version, classifier = _classifier(bot_id, version_id)
     return classifier.predict(texts), version

@@ -1,0 +1,1 @@
+"""The intents REST API, one module per area."""
