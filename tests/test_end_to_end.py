@@ -179,5 +179,5 @@ async def test_the_rest_api_on_daphne_throttles_each_key_with_429_json_and_retry
     assert [status for status, _, _ in answers] == [404, 404, 429]
     _, headers, body = answers[2]
     assert 1 <= int(headers["Retry-After"]) <= 60 and headers["Content-Type"] == "application/json"
-    assert "throttled" in body["detail"]
+    assert "throttled" in body["message"] and body["code"] == "throttled"
     assert (await asyncio.to_thread(api_delete, base, key_b))[0] == 404

@@ -69,11 +69,12 @@ def default_encoder_path() -> str:
 class Encoder:
     """Turns texts into unit-length float32 vectors (one row per text)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, device: str | None = None) -> None:
         self.path = path
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        # A GPU, when there is one, is used without configuration; vectors come back to numpy either way.
-        self._device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        # A GPU, when there is one, is used without configuration (`device` forces one); vectors come back to
+        # numpy either way.
+        self._device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self._model = AutoModel.from_pretrained(path, local_files_only=True).to(self._device)
         self._model.eval()
         self.dimension = int(self._model.config.hidden_size)
