@@ -1,7 +1,7 @@
 """Writes for bots, their models and training jobs, and prediction (one module per concern)."""
 
 from .bots import bot_load_definition
-from .prediction import NoModelError, intent_predict, intent_predict_batch
+from .prediction import UNCLASSIFIED, ClassifierError, NoModelError, intent_predict, intent_predict_batch
 from .registry import (
     ModelVersionError,
     encoder_name,
@@ -14,6 +14,8 @@ from .registry import (
 from .training import training_job_request, training_job_run, training_jobs_fail_stale
 
 __all__ = [
+    "UNCLASSIFIED",
+    "ClassifierError",
     "ModelVersionError",
     "NoModelError",
     "bot_load_definition",
