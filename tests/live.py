@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,9 +46,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> 
     raise TimeoutError(f"nothing listens on {port} after {timeout}s")
 
 
-def start_daphne(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_daphne(port: int, env: dict[str, str], log: Path, *options: str) -> subprocess.Popen:
     process = subprocess.Popen(
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "chatbot.asgi:application"],
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), *options, "chatbot.asgi:application"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
     wait_for_port(port, process)
@@ -64,6 +65,24 @@ def start_worker(
          "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
+
+
+def start_beat(env: dict[str, str], log: Path, schedule: Path) -> subprocess.Popen:
+    """Celery beat, its schedule file outside the repository."""
+    return subprocess.Popen(
+        [str(BIN / "celery"), "-A", "chatbot", "beat", "-s", str(schedule), "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
+def start_redis(port: int, log: Path) -> subprocess.Popen:
+    """A Redis server of the test's own, without persistence: stopping it loses everything it held."""
+    process = subprocess.Popen(
+        [shutil.which("redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, process)
+    return process
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:

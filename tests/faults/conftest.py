@@ -1,0 +1,42 @@
+"""The fault suite's shared stack: two daphne processes and two Celery workers with random inference delays
+and a poison text that makes the classifier raise. Tests that break PostgreSQL or Redis start their own."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.live import free_port, stack_env, start_daphne, start_worker, stop
+
+POISON = "POISON-PILL"
+FAULTS_ENV = {"CHARLA_FAULT_INFERENCE_DELAY_MS": "0,300", "CHARLA_FAULT_POISON_TEXT": POISON}
+# The second daphne pings a quiet socket after 1 s and drops it 2 s later without a pong (defaults: 20 s, 30 s),
+# so that a client that reads nothing is dropped within the test's time.
+QUICK_PINGS = ("--ping-interval", "1", "--ping-timeout", "2")
+
+
+@dataclass(frozen=True)
+class FaultStack:
+    urls: tuple[str, str]
+    daphne_pids: tuple[int, int]
+    dsn: str  # the database the stack writes to, for the ledger
+
+
+@pytest.fixture(scope="package")
+def fault_stack(django_db_setup, tmp_path_factory):
+    from tests.live import ROOT
+
+    logs = ROOT / "test-artifacts" / "logs" / "faults"
+    logs.mkdir(parents=True, exist_ok=True)
+    ports = free_port(), free_port()
+    origins = ",".join(["http://127.0.0.1:8000", *(f"http://127.0.0.1:{port}" for port in ports)])
+    env = stack_env({**FAULTS_ENV, "CHARLA_ALLOWED_ORIGINS": origins})
+    daphnes = [start_daphne(ports[0], env, logs / "daphne-0.log"),
+               start_daphne(ports[1], env, logs / "daphne-1.log", *QUICK_PINGS)]  # fmt: skip
+    workers = [start_worker(f"faults{n}", env, logs / f"worker-{n}.log") for n in range(2)]
+    yield FaultStack(
+        urls=tuple(f"ws://127.0.0.1:{port}/ws/chat/demo/" for port in ports),
+        daphne_pids=tuple(process.pid for process in daphnes),
+        dsn=env["DATABASE_URL"],
+    )
+    for process in [*workers, *daphnes]:
+        stop(process)
