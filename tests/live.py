@@ -51,7 +51,11 @@ def start_daphne(port: int, env: dict[str, str], log: Path, *options: str) -> su
         [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), *options, "chatbot.asgi:application"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
-    wait_for_port(port, process)
+    try:
+        wait_for_port(port, process)
+    except TimeoutError:
+        stop(process)  # a fixture that fails here never reaches its teardown
+        raise
     return process
 
 
@@ -65,6 +69,14 @@ def start_worker(
          "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
+
+
+def start_answer_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
+    """`manage.py answer_worker`: the batched answer path (CHARLA_INFERENCE_BATCH=1)."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "answer_worker", *args],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
 
 
 def start_beat(env: dict[str, str], log: Path, schedule: Path) -> subprocess.Popen:

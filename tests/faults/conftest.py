@@ -2,10 +2,11 @@
 and a poison text that makes the classifier raise. Tests that break PostgreSQL or Redis start their own."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.live import free_port, stack_env, start_daphne, start_worker, stop
+from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop
 
 POISON = "POISON-PILL"
 FAULTS_ENV = {"CHARLA_FAULT_INFERENCE_DELAY_MS": "0,300", "CHARLA_FAULT_POISON_TEXT": POISON}
@@ -19,14 +20,20 @@ class FaultStack:
     urls: tuple[str, str]
     daphne_pids: tuple[int, int]
     dsn: str  # the database the stack writes to, for the ledger
+    worker_logs: tuple[Path, Path]
 
 
 @pytest.fixture(scope="package")
-def fault_stack(django_db_setup, tmp_path_factory):
-    from tests.live import ROOT
-
+def fault_logs() -> Path:
+    """Logs of the processes the fault suite starts, kept under test-artifacts/ for a failed run."""
     logs = ROOT / "test-artifacts" / "logs" / "faults"
     logs.mkdir(parents=True, exist_ok=True)
+    return logs
+
+
+@pytest.fixture(scope="package")
+def fault_stack(django_db_setup, fault_logs):
+    logs = fault_logs
     ports = free_port(), free_port()
     origins = ",".join(["http://127.0.0.1:8000", *(f"http://127.0.0.1:{port}" for port in ports)])
     env = stack_env({**FAULTS_ENV, "CHARLA_ALLOWED_ORIGINS": origins})
@@ -37,6 +44,7 @@ def fault_stack(django_db_setup, tmp_path_factory):
         urls=tuple(f"ws://127.0.0.1:{port}/ws/chat/demo/" for port in ports),
         daphne_pids=tuple(process.pid for process in daphnes),
         dsn=env["DATABASE_URL"],
+        worker_logs=(logs / "worker-0.log", logs / "worker-1.log"),
     )
     for process in [*workers, *daphnes]:
         stop(process)

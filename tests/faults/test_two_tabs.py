@@ -7,12 +7,9 @@ import random
 import pytest
 
 from .ledger import tally
-from .visitor import Tab, until
+from .visitor import TEXTS, Tab, until
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-TEXTS = ["hello", "what time do you open?", "where is my order?", "who are you?", "thanks", "what can you do?",
-         "hola", "¿a qué hora abrís?", "gracias", "bye"]  # fmt: skip
 
 
 async def test_two_tabs_on_two_daphnes_are_answered_once_each_in_order_on_both(trained_demo_bot, fault_stack):

@@ -18,6 +18,7 @@ ORIGIN = "http://127.0.0.1:8000"
 # Sent right after `resume`: the server answers it with an error frame, and only after it has replayed, since a
 # socket's frames are handled one at a time. Frames that arrive between the two are the replay.
 REPLAY_END = {"type": "resume", "after_seq": -1}
+REFUSED = {4003, 4004}  # origin not allowed, unknown bot: never retried
 
 
 @dataclass
@@ -80,8 +81,16 @@ class Tab:
             sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_RCVBUF, self.receive_buffer)
             host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
             await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
-        socket = await websockets.connect(url, origin=ORIGIN, open_timeout=10, sock=sock, max_queue=None)
-        session = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        # No client keepalive (a browser's JS has none), and no queue limit: only pause_reading stops reading.
+        socket = await websockets.connect(
+            url, origin=ORIGIN, open_timeout=10, sock=sock, max_queue=None, ping_interval=None
+        )
+        try:
+            session = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        except websockets.ConnectionClosed as closed:
+            if closed.rcvd is not None and closed.rcvd.code in REFUSED:
+                raise RuntimeError(f"the server refused the socket: {closed.rcvd}") from closed  # the widget gives up
+            raise
         if session["type"] != "session":
             await socket.close()
             raise KeyError(f"no session frame: {session}")
@@ -139,8 +148,10 @@ class Tab:
         return client_id
 
     async def catch_up(self) -> None:
-        """`resume` on the open socket, as the widget does when it sees a hole: fetch what it missed."""
+        """`resume` on the open socket, as the widget does when it sees a hole: fetch what it missed, and wait
+        until the replay has arrived."""
         await self._resume()
+        await until(lambda: not self._replaying, timeout=30)
 
     def pause_reading(self) -> None:
         """Read nothing more from the socket: the server's frames pile up in its buffers."""
@@ -163,6 +174,21 @@ class Tab:
 
     def done(self) -> bool:
         return len(self.acks) == len(self.sent) and len(self.answered()) == len(self.sent)
+
+
+TEXTS = ["hello", "what time do you open?", "where is my order?", "who are you?", "thanks", "what can you do?",
+         "hola", "¿a qué hora abrís?", "gracias", "bye"]  # fmt: skip
+
+
+async def talk(tabs: list[Tab], seconds: float, every: float = 1.0) -> list[tuple[Tab, str]]:
+    """Each tab says something every `every` seconds for `seconds`; (tab, client_id) of each message."""
+    said = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for tab in tabs:
+            said.append((tab, await tab.say(TEXTS[len(said) % len(TEXTS)])))
+        await asyncio.sleep(every)
+    return said
 
 
 async def until(condition, timeout: float, step: float = 0.05) -> float:
