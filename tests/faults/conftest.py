@@ -10,9 +10,11 @@ from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, s
 
 POISON = "POISON-PILL"
 FAULTS_ENV = {"CHARLA_FAULT_INFERENCE_DELAY_MS": "0,300", "CHARLA_FAULT_POISON_TEXT": POISON}
-# The second daphne pings a quiet socket after 1 s and drops it 2 s later without a pong (defaults: 20 s, 30 s),
-# so that a client that reads nothing is dropped within the test's time.
+# Daphne pings a socket that sent nothing for --ping-interval seconds and drops it when no pong comes within
+# --ping-timeout (defaults 20 s and 30 s). The second daphne drops a client that reads nothing within the
+# test's time; the first one never does during a test, however slow a loaded machine makes it.
 QUICK_PINGS = ("--ping-interval", "1", "--ping-timeout", "2")
+SLOW_PINGS = ("--ping-interval", "600", "--ping-timeout", "600")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def fault_stack(django_db_setup, fault_logs):
     ports = free_port(), free_port()
     origins = ",".join(["http://127.0.0.1:8000", *(f"http://127.0.0.1:{port}" for port in ports)])
     env = stack_env({**FAULTS_ENV, "CHARLA_ALLOWED_ORIGINS": origins})
-    daphnes = [start_daphne(ports[0], env, logs / "daphne-0.log"),
+    daphnes = [start_daphne(ports[0], env, logs / "daphne-0.log", *SLOW_PINGS),
                start_daphne(ports[1], env, logs / "daphne-1.log", *QUICK_PINGS)]  # fmt: skip
     workers = [start_worker(f"faults{n}", env, logs / f"worker-{n}.log") for n in range(2)]
     yield FaultStack(
@@ -46,5 +48,7 @@ def fault_stack(django_db_setup, fault_logs):
         dsn=env["DATABASE_URL"],
         worker_logs=(logs / "worker-0.log", logs / "worker-1.log"),
     )
+    for process in [*workers, *daphnes]:
+        process.terminate()  # all at once: each worker's warm shutdown takes seconds
     for process in [*workers, *daphnes]:
         stop(process)

@@ -46,14 +46,19 @@ class Cluster:
     def restart(self) -> None:
         """A fast shutdown (every session ended, open transactions rolled back) and a start, as an operator's
         restart or a failover does; returns when it accepts connections again."""
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "restart")
 
     def destroy(self, keep_log: Path) -> None:
         subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"),
                        capture_output=True)  # fmt: skip
         if self.log.exists():
             shutil.copyfile(self.log, keep_log)
+        if (self.root / "commands.log").exists():
+            shutil.copyfile(self.root / "commands.log", keep_log.with_suffix(".commands.log"))
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self, *command: str) -> None:
-        subprocess.run(_as_postgres(*command), check=True, capture_output=True, cwd=self.root)
+        """Output to a file, not a pipe: the server pg_ctl starts keeps its output open, so reading a pipe to its
+        end would wait for the server to stop."""
+        with (self.root / "commands.log").open("ab") as output:
+            subprocess.run(_as_postgres(*command), check=True, stdout=output, stderr=subprocess.STDOUT, cwd=self.root)

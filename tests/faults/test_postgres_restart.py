@@ -63,7 +63,9 @@ async def _restart_under_load(cluster: Cluster, logs, tmp_path) -> tuple[list[Ta
     finally:
         for tab in tabs:
             await tab.close()
-        for process in reversed(processes):
+        for process in processes:
+            process.terminate()
+        for process in processes:
             stop(process)
         stop(redis)
     return tabs, {

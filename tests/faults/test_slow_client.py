@@ -59,7 +59,7 @@ async def _converse(tab: Tab, turns: int) -> list[float]:
 async def test_a_client_that_stops_reading_gets_every_answer_once_in_order_when_it_reads_again(
     trained_demo_bot, fault_stack
 ):
-    """A tab stops reading and sends 20 messages: all are answered and stored while their frames pile up in
+    """A tab stops reading and sends 12 messages: all are answered and stored while their frames pile up in
     daphne, two other visitors talking on the same daphne meanwhile are answered as usual, and when the tab
     reads again it gets every ack and answer once, in order."""
     slow = await Tab(fault_stack.urls[0], receive_buffer=SMALL_BUFFER).open()
@@ -67,15 +67,15 @@ async def test_a_client_that_stops_reading_gets_every_answer_once_in_order_when_
     tabs = [slow, *others]
     try:
         slow.pause_reading()
-        for n in range(20):
+        for n in range(12):
             await slow.say(TEXTS[n % len(TEXTS)])
         waits = await asyncio.gather(*(_converse(tab, 3) for tab in others))
-        await until(lambda: _answers_stored(fault_stack.dsn, slow.conversation) == 20, timeout=120, step=0.5)
+        await until(lambda: _answers_stored(fault_stack.dsn, slow.conversation) == 12, timeout=120, step=0.5)
         client_port, server_port = _ports(slow)
         server_queued, _ = _tcp_queues(server_port, client_port)
         _, client_queued = _tcp_queues(client_port, server_port)
         slow.resume_reading()
-        caught_up = await until(lambda: slow.done() and len(slow.bot) == 20, timeout=60)
+        caught_up = await until(lambda: slow.done() and len(slow.bot) == 12, timeout=60)
     finally:
         for tab in tabs:
             await tab.close()

@@ -41,7 +41,8 @@ class Tab:
         self.users: set[int] = set()  # seqs of user messages this tab knows (its acks, other tabs' via replay)
         self.sockets: list[SocketLog] = []
         self._socket = None
-        self._replaying = False
+        self._window: tuple[int, list[tuple[str, int]]] | None = None  # a resume's after_seq, what arrived since
+        self._tasks: set[asyncio.Task] = set()
         self._closing = False
         self._reader: asyncio.Task | None = None
 
@@ -69,7 +70,7 @@ class Tab:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
         await self._resume()
-        for client_id, text in self.sent.items():
+        for client_id, text in list(self.sent.items()):  # a copy: `say` may add to it meanwhile
             if client_id not in self.acks:
                 await self._send({"type": "message", "client_id": client_id, "text": text})
 
@@ -108,13 +109,19 @@ class Tab:
             except websockets.ConnectionClosed:
                 pass
             self.sockets[-1].close_code = socket.close_code
+            if self._window is not None:  # the socket died before its replay ended
+                self.sockets[-1].messages += [("replay", seq) for role, seq in self._window[1] if role == "bot"]
+                self._window = None
             if self._closing:
                 return
             await self._connect()
 
     async def _resume(self) -> None:
-        self._replaying = True
-        await self._send({"type": "resume", "after_seq": self.held_without_gap()})
+        """`resume` from the highest seq held without a gap, then the marker; `_window_close` sorts out what
+        arrived in between."""
+        after = self.held_without_gap()
+        self._window = (after, [])
+        await self._send({"type": "resume", "after_seq": after})
         await self._send(REPLAY_END)
 
     def _record(self, frame: dict) -> None:
@@ -122,15 +129,47 @@ class Tab:
         if kind == "ack":
             self.acks.setdefault(frame["client_id"], []).append(frame["seq"])
             self.users.add(frame["seq"])
-        elif kind == "message" and frame["role"] == "bot":
-            self.sockets[-1].messages.append(("replay" if self._replaying else "live", frame["seq"]))
-            self.bot.setdefault(frame["seq"], frame)
         elif kind == "message":
-            self.users.add(frame["seq"])
+            self._message(frame)
         elif kind == "error" and frame.get("code") == "invalid_after_seq":
-            self._replaying = False
+            self._window_close()
         elif kind == "error":
             self.errors.append(frame)
+
+    def _message(self, frame: dict) -> None:
+        seq, role = frame["seq"], frame["role"]
+        hole = seq > self.held_without_gap() + 1
+        if role == "bot":
+            self.bot.setdefault(seq, frame)
+        else:
+            self.users.add(seq)
+        if self._window is not None:
+            self._window[1].append((role, seq))
+        elif role == "bot":
+            self.sockets[-1].messages.append(("live", seq))
+            if hole:  # as the widget's fillGap: a seq past a hole asks for a resume from the hole
+                self._spawn(self._resume())
+
+    def _window_close(self) -> None:
+        """Between a `resume` and the marker's error frame come the pushes the socket handled before the
+        resume, then the replay: every message from after_seq + 1 on, gapless. Only the pushes are live."""
+        if self._window is None:
+            return
+        after, frames = self._window
+        self._window = None
+        seqs = [seq for _, seq in frames]
+        replay_from = next((i for i in range(len(seqs)) if seqs[i:] == list(range(after + 1, after + 1 + len(seqs) - i))),
+                           len(seqs))  # fmt: skip
+        for n, (role, seq) in enumerate(frames):
+            if role == "bot":
+                self.sockets[-1].messages.append(("live" if n < replay_from else "replay", seq))
+        if self.held_without_gap() < max(self.users | self.bot.keys(), default=0):
+            self._spawn(self._resume())  # a push past a hole arrived during the replay
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _send(self, frame: dict) -> None:
         """Send on the current socket; a closed one is fine: the reconnect sends what was not acknowledged."""
@@ -151,7 +190,7 @@ class Tab:
         """`resume` on the open socket, as the widget does when it sees a hole: fetch what it missed, and wait
         until the replay has arrived."""
         await self._resume()
-        await until(lambda: not self._replaying, timeout=30)
+        await until(lambda: self._window is None, timeout=30)
 
     def pause_reading(self) -> None:
         """Read nothing more from the socket: the server's frames pile up in its buffers."""
