@@ -46,6 +46,18 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> 
     raise TimeoutError(f"nothing listens on {port} after {timeout}s")
 
 
+def wait_for_log(log: Path, needle: str, after: int = 0, timeout: float = 300) -> str:
+    """The first line past byte `after` of the log that contains `needle`, once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = log.read_text(errors="replace")[after:] if log.exists() else ""
+        line = next((line for line in content.splitlines() if needle in line), None)
+        if line is not None:
+            return line
+        time.sleep(0.05)
+    raise TimeoutError(f"{needle!r} not in {log} after {timeout}s")
+
+
 def start_daphne(port: int, env: dict[str, str], log: Path, *options: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), *options, "chatbot.asgi:application"],
@@ -69,6 +81,23 @@ def start_worker(
          "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
+
+
+def start_ready_workers(prefix: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
+    """`count` workers, returned once each says it is ready (on a busy machine that can take a minute), so a
+    fault a test injects next hits a working stack. Their logs are `logs / f"{prefix}-worker-{n}.log"`."""
+    workers = []
+    for n in range(count):
+        log = logs / f"{prefix}-worker-{n}.log"
+        workers.append((log, log.stat().st_size if log.exists() else 0, start_worker(f"{prefix}{n}", env, log)))
+    try:
+        for log, offset, _ in workers:
+            wait_for_log(log, " ready.", offset)
+    except TimeoutError:
+        for *_, process in workers:
+            stop(process)
+        raise
+    return [process for *_, process in workers]
 
 
 def start_answer_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:

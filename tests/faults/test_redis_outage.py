@@ -2,14 +2,14 @@
 
 Everything Redis held is lost with it (no persistence): queued tasks and the layer's subscriptions. Messages
 are stored in PostgreSQL before they are acknowledged, so an answer task that could not be queued, or was lost,
-is queued again by the beat sweep (here after 3 s pending, swept every second)."""
+is queued again by the beat sweep (here after 10 s pending, swept every 2 s)."""
 
 import asyncio
 import time
 
 import pytest
 
-from tests.live import free_port, stack_env, start_beat, start_daphne, start_redis, start_worker, stop
+from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_workers, start_redis, stop
 
 from .ledger import tally
 from .visitor import Tab, talk, until
@@ -29,13 +29,13 @@ async def test_messages_sent_while_redis_is_down_are_acknowledged_and_answered_o
     redis = start_redis(redis_port, fault_logs / "redis-outage.log")
     env = stack_env({
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000",
-        "CHARLA_PENDING_REQUEUE_SECONDS": "3", "CHARLA_PENDING_REQUEUE_SWEEP_SECONDS": "1",
+        "CHARLA_PENDING_REQUEUE_SECONDS": "10", "CHARLA_PENDING_REQUEUE_SWEEP_SECONDS": "2",
     })  # fmt: skip
-    processes = [start_daphne(web_port, env, fault_logs / "daphne-redis-outage.log")]
-    processes += [start_worker(f"outage{n}", env, fault_logs / f"worker-redis-outage-{n}.log") for n in range(2)]
-    processes.append(start_beat(env, fault_logs / "beat-redis-outage.log", tmp_path / "beat-schedule"))
-    tabs = []
+    processes, tabs = [], []
     try:
+        processes.append(start_daphne(web_port, env, fault_logs / "daphne-redis-outage.log"))
+        processes += await asyncio.to_thread(start_ready_workers, "redis-outage", 2, env, fault_logs)
+        processes.append(start_beat(env, fault_logs / "beat-redis-outage.log", tmp_path / "beat-schedule"))
         tabs = [await Tab(f"ws://127.0.0.1:{web_port}/ws/chat/demo/").open() for _ in range(3)]
         await talk(tabs, 2, every=2)
         await until(lambda: all(tab.done() for tab in tabs), timeout=120)

@@ -74,15 +74,18 @@ async def test_a_client_that_stops_reading_gets_every_answer_once_in_order_when_
         client_port, server_port = _ports(slow)
         server_queued, _ = _tcp_queues(server_port, client_port)
         _, client_queued = _tcp_queues(client_port, server_port)
+        read_before = slow.received_bytes
         slow.resume_reading()
         caught_up = await until(lambda: slow.done() and len(slow.bot) == 12, timeout=60)
+        piled = slow.received_bytes - read_before
     finally:
         for tab in tabs:
             await tab.close()
     result = await asyncio.to_thread(tally, fault_stack.dsn, tabs)
     print(result.line(
         "slow-client-reads-again", tabs=3, others_max_wait_s=round(max(max(w) for w in waits), 2),
-        server_send_queue_b=server_queued, client_receive_queue_b=client_queued, caught_up_s=round(caught_up, 2),
+        piled_payload_b=piled, server_send_queue_b=server_queued, client_receive_queue_b=client_queued,
+        caught_up_s=round(caught_up, 2),
     ))  # fmt: skip
     result.assert_nothing_lost()
     assert len(slow.sockets) == 1 and result.replayed == 0  # the same socket, nothing needed a resume

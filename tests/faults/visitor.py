@@ -40,6 +40,7 @@ class Tab:
         self.bot: dict[int, dict] = {}  # seq -> the bot message frame, as the widget keeps them
         self.users: set[int] = set()  # seqs of user messages this tab knows (its acks, other tabs' via replay)
         self.sockets: list[SocketLog] = []
+        self.received_bytes = 0  # payloads of every frame received
         self._socket = None
         self._window: tuple[int, list[tuple[str, int]]] | None = None  # a resume's after_seq, what arrived since
         self._tasks: set[asyncio.Task] = set()
@@ -105,6 +106,7 @@ class Tab:
             socket = self._socket
             try:
                 async for raw in socket:
+                    self.received_bytes += len(raw.encode() if isinstance(raw, str) else raw)
                     self._record(json.loads(raw))
             except websockets.ConnectionClosed:
                 pass
