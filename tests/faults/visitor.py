@@ -25,12 +25,13 @@ REFUSED = {4003, 4004}  # origin not allowed, unknown bot: never retried
 class SocketLog:
     """What one socket of a tab received: ("live" | "replay", seq) of each `message` frame, and how it ended."""
 
-    opened: float
     messages: list[tuple[str, int]] = field(default_factory=list)
     close_code: int | None = None
 
 
 class Tab:
+    """One tab of a visitor (a second tab of the same visitor passes the first one's token)."""
+
     def __init__(self, url: str, *, token: str | None = None, receive_buffer: int | None = None) -> None:
         self.url, self.token, self.receive_buffer = url, token, receive_buffer
         self.conversation: str | None = None
@@ -98,7 +99,7 @@ class Tab:
             raise KeyError(f"no session frame: {session}")
         assert self.conversation in (None, session["conversation"]), "the visitor was moved to a new conversation"
         self.conversation, self.token = session["conversation"], session["token"]
-        self.sockets.append(SocketLog(opened=time.monotonic()))
+        self.sockets.append(SocketLog())
         return socket
 
     async def _read(self) -> None:
