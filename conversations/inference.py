@@ -77,7 +77,8 @@ def _task_queue(task, message_id: int, timings: dict[str, float]) -> None:
     try:
         task.delay(message_id, timings={**timings, "enqueued": time.time()})
     except OperationalError:
-        logger.exception("message %s stored, but its answer could not be queued; the requeue sweep will", message_id)
+        logger.exception("message %s stored, but its answer task could not be queued; the requeue sweep will",
+                         message_id)  # fmt: skip
 
 
 @cache
