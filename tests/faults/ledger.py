@@ -38,8 +38,8 @@ class Tally:
         return f"FAULTS {scenario}: " + " ".join(f"{key}={value}" for key, value in asdict(self).items()) + f" {extra}"
 
     def assert_nothing_lost(self) -> None:
-        faults = {key: getattr(self, key) for key in
-                  ("lost", "stored_twice", "answered_twice", "ack_mismatch", "undelivered", "out_of_order")}  # fmt: skip
+        keys = ("lost", "stored_twice", "answered_twice", "ack_mismatch", "undelivered", "out_of_order")
+        faults = {key: getattr(self, key) for key in keys}
         assert not any(faults.values()), faults
         assert self.stored == self.sent == self.answered, asdict(self)
 

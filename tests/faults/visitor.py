@@ -161,8 +161,9 @@ class Tab:
         after, frames = self._window
         self._window = None
         seqs = [seq for _, seq in frames]
-        replay_from = next((i for i in range(len(seqs)) if seqs[i:] == list(range(after + 1, after + 1 + len(seqs) - i))),
-                           len(seqs))  # fmt: skip
+        replay_from = next(
+            (i for i in range(len(seqs)) if seqs[i:] == list(range(after + 1, after + 1 + len(seqs) - i))), len(seqs)
+        )
         for n, (role, seq) in enumerate(frames):
             if role == "bot":
                 self.sockets[-1].messages.append(("live" if n < replay_from else "replay", seq))
