@@ -1,8 +1,8 @@
 """Scenario 4: a client that reads nothing while its answers pile up.
 
 Daphne writes a socket's frames to the kernel and keeps what the kernel does not take in its own memory, with
-no limit (no backpressure reaches the consumer). The tab here gets a 4 KiB receive buffer so that the pile
-leaves the kernel quickly. What bounds it: a socket only gets its conversation's messages, so the pile grows
+no limit (no backpressure reaches the consumer). The tab here gets a 4 KiB receive buffer, and the test reports
+where the unread bytes were (the client's and daphne's kernel queues). What bounds the pile: a socket only gets its conversation's messages, so the pile grows
 only with what the visitor itself sends; and daphne pings a socket that sent nothing for `--ping-interval`
 seconds and drops it (freeing its buffer) when no pong comes within `--ping-timeout` (docs/reliability.md).
 """
@@ -59,8 +59,8 @@ async def _converse(tab: Tab, turns: int) -> list[float]:
 async def test_a_client_that_stops_reading_gets_every_answer_once_in_order_when_it_reads_again(
     trained_demo_bot, fault_stack
 ):
-    """A tab stops reading and sends 12 messages: all are answered and stored while their frames pile up in
-    daphne, two other visitors talking on the same daphne meanwhile are answered as usual, and when the tab
+    """A tab stops reading and sends 12 messages: all are answered and stored while their frames pile up
+    unread, two other visitors talking on the same daphne meanwhile are answered as usual, and when the tab
     reads again it gets every ack and answer once, in order."""
     slow = await Tab(fault_stack.urls[0], receive_buffer=SMALL_BUFFER).open()
     others = [await Tab(fault_stack.urls[0]).open() for _ in range(2)]
