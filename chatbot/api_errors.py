@@ -5,6 +5,7 @@ go through `api_exception_handler`; the services' own refusals are mapped here t
 for them. Django's 404 and 500 pages answer the same shape under the API's paths (`handler404`/`handler500`).
 """
 
+import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from conversations.services import MessageRejected
-from intents.services import NoModelError
+from intents.services import ClassifierError, NoModelError
 
 API_PATHS = ("/api/", "/webhooks/", "/model/")
 
@@ -35,6 +36,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = ApiError(
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE, code="no_model",
             message="This bot has no production model yet: train one (admin, or `manage.py train_intents`).",
+        )  # fmt: skip
+    elif isinstance(exc, ClassifierError):
+        logging.getLogger(__name__).error("the classifier raised on an API request", exc_info=exc)
+        exc = ApiError(
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR, code="classifier_error",
+            message="The model failed on this text; the failure is logged. Other texts are not affected.",
         )  # fmt: skip
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")

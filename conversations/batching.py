@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from intents.classifier import Prediction
 from intents.models import ModelVersion
-from intents.services import NoModelError, intent_predict_batch
+from intents.services import UNCLASSIFIED, ClassifierError, NoModelError, intent_predict_batch
 
 from .inference import Entry, Turn
 from .services import Classified, replies_store, reply_publish
@@ -51,6 +51,23 @@ def _predict(turns: list[Turn]) -> dict[int, tuple[Prediction, ModelVersion]]:
         except NoModelError:
             logger.exception("no production model for bot %s; %d messages left unanswered", bot_id, len(group))
             continue
+        except ClassifierError:
+            predictions.update(_predict_one_by_one(bot_id, group))
+            continue
         for turn, prediction in zip(group, results):
             predictions[turn.message_id] = (prediction, version)
+    return predictions
+
+
+def _predict_one_by_one(bot_id: int, turns: list[Turn]) -> dict[int, tuple[Prediction, ModelVersion]]:
+    """The model raised on a batch: classify its texts singly, so only the text it raises on (logged) is
+    answered with the fallback, as the single-message task does, and the rest of the batch normally."""
+    predictions = {}
+    for turn in turns:
+        try:
+            [prediction], version = intent_predict_batch(bot_id=bot_id, texts=[turn.text])
+        except ClassifierError as error:
+            logger.exception("message %s: the classifier raised; answered with the fallback", turn.message_id)
+            prediction, version = UNCLASSIFIED, error.version
+        predictions[turn.message_id] = (prediction, version)
     return predictions

@@ -23,6 +23,7 @@ import redis
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
+from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,17 @@ def answer_enqueue(*, turn: Turn, timings: dict[str, float]) -> None:
     elif batching_enabled():
         transaction.on_commit(lambda: entry_add(turn=turn, timings={**timings, "enqueued": time.time()}))
     else:
-        transaction.on_commit(
-            lambda: _answer_task().delay(turn.message_id, timings={**timings, "enqueued": time.time()})
-        )
+        transaction.on_commit(lambda: _task_queue(_answer_task(), turn.message_id, timings))
+
+
+def _task_queue(task, message_id: int, timings: dict[str, float]) -> None:
+    """Queue the answer task of a committed message. With the broker unreachable (a Redis outage) the message
+    is still acknowledged to the visitor, since it is stored: the requeue sweep queues it once Redis is back."""
+    try:
+        task.delay(message_id, timings={**timings, "enqueued": time.time()})
+    except OperationalError:
+        logger.exception("message %s stored, but its answer task could not be queued; the requeue sweep will",
+                         message_id)  # fmt: skip
 
 
 def _answer_task():

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from . import services
 
@@ -13,6 +14,9 @@ from . import services
 ANSWER_MAX_RETRIES = 64
 ANSWER_RETRY_FIRST_S = 0.05
 ANSWER_RETRY_MAX_S = 2.0
+# The database went away (a restart, a failover): the answer's transaction rolled back, so try again soon rather
+# than leave the message to the requeue sweep, minutes later (an error after the commit only publishes it again).
+ANSWER_DATABASE_RETRY_S = 1.0
 
 
 def answer_retry_delay(retries: int) -> float:
@@ -27,6 +31,8 @@ def message_answer(self, message_id: int, timings: dict[str, float] | None = Non
         reply, created = services.message_answer(message_id=message_id, timings=timings)
     except services.EarlierTurnPending as exc:
         raise self.retry(exc=exc, countdown=answer_retry_delay(self.request.retries)) from exc
+    except (OperationalError, InterfaceError) as exc:
+        raise self.retry(exc=exc, countdown=ANSWER_DATABASE_RETRY_S) from exc
     if not created and reply is not None:
         services.reply_publish(reply=reply)  # a redelivered task may follow a publish that never happened
 

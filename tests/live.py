@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,12 +53,28 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> 
     raise TimeoutError(f"nothing listens on {port} after {timeout}s")
 
 
-def start_daphne(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+def wait_for_log(log: Path, needle: str, after: int = 0, timeout: float = 300) -> str:
+    """The first line past byte `after` of the log that contains `needle`, once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = log.read_text(errors="replace")[after:] if log.exists() else ""
+        line = next((line for line in content.splitlines() if needle in line), None)
+        if line is not None:
+            return line
+        time.sleep(0.05)
+    raise TimeoutError(f"{needle!r} not in {log} after {timeout}s")
+
+
+def start_daphne(port: int, env: dict[str, str], log: Path, *options: str) -> subprocess.Popen:
     process = subprocess.Popen(
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "chatbot.asgi:application"],
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), *options, "chatbot.asgi:application"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
-    wait_for_port(port, process)
+    try:
+        wait_for_port(port, process)
+    except TimeoutError:
+        stop(process)  # a fixture that fails here never reaches its teardown
+        raise
     return process
 
 
@@ -71,6 +88,49 @@ def start_worker(
          "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
+
+
+def start_ready_workers(prefix: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
+    """`count` workers, returned once each says it is ready (on a busy machine that can take a minute), so a
+    fault a test injects next hits a working stack. Their logs are `logs / f"{prefix}-worker-{n}.log"`."""
+    workers = []
+    for n in range(count):
+        log = logs / f"{prefix}-worker-{n}.log"
+        workers.append((log, log.stat().st_size if log.exists() else 0, start_worker(f"{prefix}{n}", env, log)))
+    try:
+        for log, offset, _ in workers:
+            wait_for_log(log, " ready.", offset)
+    except TimeoutError:
+        for *_, process in workers:
+            stop(process)
+        raise
+    return [process for *_, process in workers]
+
+
+def start_answer_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
+    """`manage.py answer_worker`: the batched answer path (CHARLA_INFERENCE_BATCH=1)."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "answer_worker", *args],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def start_beat(env: dict[str, str], log: Path, schedule: Path) -> subprocess.Popen:
+    """Celery beat, its schedule file outside the repository."""
+    return subprocess.Popen(
+        [str(BIN / "celery"), "-A", "chatbot", "beat", "-s", str(schedule), "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
+def start_redis(port: int, log: Path) -> subprocess.Popen:
+    """A Redis server of the test's own, without persistence: stopping it loses everything it held."""
+    process = subprocess.Popen(
+        [shutil.which("redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, process)
+    return process
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:

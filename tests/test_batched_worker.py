@@ -1,8 +1,6 @@
 """The batched answer worker as deployed: daphne queues on the Redis stream, `manage.py answer_worker` answers."""
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -10,17 +8,10 @@ from django.db import connection
 
 from conversations import inference
 from conversations.models import Message
-from tests.live import ROOT, free_port, open_chat, stack_env, start_daphne, stop
+from tests.live import free_port, open_chat, stack_env, start_answer_worker, start_daphne, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 BATCHED = {"CHARLA_INFERENCE_BATCH": "1"}
-
-
-def start_answer_worker(env: dict[str, str], log, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "answer_worker", *args],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

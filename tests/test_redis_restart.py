@@ -1,30 +1,18 @@
 """Redis restarts under a live stack: an open socket keeps getting its answers (the pub/sub channel layer
 subscribes again), and nothing is answered twice. The stack gets a Redis server of its own for this."""
 
-import shutil
-import subprocess
-
 import pytest
 from channels.db import database_sync_to_async
 
 from conversations.models import Message
-from tests.live import free_port, open_chat, stack_env, start_daphne, start_worker, stop, wait_for_port
+from tests.live import free_port, open_chat, stack_env, start_daphne, start_redis, start_worker, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-def _redis(port: int, log) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [shutil.which("redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )
-    wait_for_port(port, process)
-    return process
-
-
 async def test_an_open_socket_is_answered_after_redis_restarts(trained_demo_bot, stack_logs):
     port = free_port()
-    redis = _redis(port, stack_logs / "redis-restart.log")
+    redis = start_redis(port, stack_logs / "redis-restart.log")
     env = stack_env({"REDIS_URL": f"redis://127.0.0.1:{port}/0", "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000"})
     web_port = free_port()
     daphne = start_daphne(web_port, env, stack_logs / "daphne-redis-restart.log")
@@ -34,7 +22,7 @@ async def test_an_open_socket_is_answered_after_redis_restarts(trained_demo_bot,
         assert (await client.say("hello"))["intent"] == "greet"
 
         stop(redis)  # the layer's subscriptions, the broker's queues: all gone with it (no persistence)
-        redis = _redis(port, stack_logs / "redis-restart.log")
+        redis = start_redis(port, stack_logs / "redis-restart.log")
 
         answer = await client.say("what are your opening hours?")  # same socket, never closed
         assert (answer["intent"], answer["seq"]) == ("opening_hours", 4)

@@ -7,13 +7,12 @@ finish classification out of order; the dialogue steps must still be applied in 
 import asyncio
 import os
 import signal
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 
 from conversations.models import Message
-from tests.live import open_chat, stack_env, start_worker, stop
+from tests.live import open_chat, stack_env, start_worker, stop, wait_for_log
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -64,16 +63,6 @@ async def _the_one_answer(client) -> dict:
     return frame
 
 
-def _wait_for_log(log, needle: str, after: int = 0) -> str:
-    """Block until `needle` appears in the log past byte `after` (the worker is then inside the task)."""
-    while True:
-        content = log.read_text(errors="replace")[after:]
-        line = next((line for line in content.splitlines() if needle in line), None)
-        if line is not None:
-            return line
-        time.sleep(0.05)
-
-
 async def test_a_worker_process_killed_mid_task_still_answers_the_message_exactly_once(trained_demo_bot, web, stack_logs):
     """SIGKILL of the prefork child running the task: the task is rejected and requeued, answered once."""
     log = stack_logs / "killed-worker.log"
@@ -83,7 +72,7 @@ async def test_a_worker_process_killed_mid_task_still_answers_the_message_exactl
     client, _ = await open_chat(web)
     try:
         await client.send({"type": "message", "client_id": "k1", "text": "what are your opening hours?"})
-        line = await asyncio.to_thread(_wait_for_log, log, "fault injection: inference delayed", start)
+        line = await asyncio.to_thread(wait_for_log, log, "fault injection: inference delayed", start)
         child = int(line.rsplit("pid ", 1)[1].split()[0])
         assert child != worker.pid
         os.kill(child, signal.SIGKILL)
@@ -106,7 +95,7 @@ async def test_a_whole_worker_killed_mid_task_leaves_its_message_to_the_next_wor
     client, _ = await open_chat(web)
     try:
         await client.send({"type": "message", "client_id": "d1", "text": "where is my order?"})
-        await asyncio.to_thread(_wait_for_log, log, "fault injection: inference delayed", start)
+        await asyncio.to_thread(wait_for_log, log, "fault injection: inference delayed", start)
         os.kill(dead.pid, signal.SIGKILL)
         dead.wait()
         successor = start_worker("successor", env, stack_logs / "successor-worker.log")

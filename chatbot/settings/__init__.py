@@ -154,8 +154,15 @@ CHARLA_FAULT_INFERENCE_DELAY_MS = env.str("CHARLA_FAULT_INFERENCE_DELAY_MS", def
 CHARLA_DEMO_ACTION_URL = env.str("CHARLA_DEMO_ACTION_URL", default="http://127.0.0.1:8000/demo/actions/")
 CHARLA_DEMO_ACTION_SECRET = env.str("CHARLA_DEMO_ACTION_SECRET", default="")
 
+# A text containing this makes the classifier raise, for the fault suite (tests/faults/); empty (off) in production.
+CHARLA_FAULT_POISON_TEXT = env.str("CHARLA_FAULT_POISON_TEXT", default="")
+# How often beat queues again messages pending longer than CHARLA_PENDING_REQUEUE_SECONDS.
+CHARLA_PENDING_REQUEUE_SWEEP_SECONDS = env.float("CHARLA_PENDING_REQUEUE_SWEEP_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-messages": {"task": "conversations.tasks.messages_requeue_stale", "schedule": 30.0},
+    "requeue-stale-messages": {
+        "task": "conversations.tasks.messages_requeue_stale",
+        "schedule": CHARLA_PENDING_REQUEUE_SWEEP_SECONDS,
+    },
     "fail-stale-training-jobs": {"task": "intents.tasks.training_jobs_fail_stale", "schedule": 60.0},
     "close-idle-conversations": {"task": "conversations.tasks.conversations_close_idle", "schedule": 300.0},
     "purge-expired-transcripts": {

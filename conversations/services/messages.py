@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from intents.classifier import Prediction
 from intents.models import Bot, ModelVersion
-from intents.services import intent_predict
+from intents.services import UNCLASSIFIED, ClassifierError, intent_predict
 
 from .. import metrics
 from ..dialogue import FALLBACK_INTENT, ActionOutcome, ActionRequest, dialogue_step, payload_prediction, turn_language
@@ -131,6 +131,7 @@ def message_answer(*, message_id: int, timings: dict[str, float] | None = None) 
     """Classify a user message and store its one answer, in seq order; (reply, created).
 
     The reply is None for a message left to a person, or one deleted meanwhile (a visitor's data deletion).
+    A message the model raises on is answered as not understood (the bot's fallback), and the error logged.
     Raises EarlierTurnPending before running the model when an earlier turn is still unanswered: under load
     a retried task would otherwise classify its message once per retry.
     """
@@ -146,7 +147,11 @@ def message_answer(*, message_id: int, timings: dict[str, float] | None = None) 
     if message.earlier_pending:
         raise EarlierTurnPending(f"message {message_id} waits for earlier turns of its conversation")
     _fault_inference_delay()
-    prediction, version = intent_predict(bot_id=message.conversation.bot_id, text=message.text)
+    try:
+        prediction, version = intent_predict(bot_id=message.conversation.bot_id, text=message.text)
+    except ClassifierError as error:  # retrying would raise again: the visitor gets the fallback, once
+        logger.exception("message %s: the classifier raised; answered with the fallback", message_id)
+        prediction, version = UNCLASSIFIED, error.version
     timings = {**(timings or {}), "worker_start": started, "predicted": time.time()}
     answered, waiting = replies_store(classified=[Classified(
         message_id=message_id, conversation_id=message.conversation_id, prediction=prediction, version=version,

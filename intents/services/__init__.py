@@ -5,7 +5,7 @@ from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path
 from .bots import bot_load_definition
 from .examples import ExampleRejected, out_of_scope_intent_get, training_example_add
 from .interchange import BotImport, bot_export, bot_import
-from .prediction import NoModelError, intent_predict, intent_predict_batch
+from .prediction import UNCLASSIFIED, ClassifierError, NoModelError, intent_predict, intent_predict_batch
 from .prediction_jobs import (
     BatchUnsupportedError,
     prediction_job_cancel,
@@ -37,6 +37,8 @@ __all__ = [
     "ArtifactUnavailable",
     "ExampleRejected",
     "BatchUnsupportedError",
+    "UNCLASSIFIED",
+    "ClassifierError",
     "ModelVersionError",
     "PromotionDecision",
     "NoModelError",

@@ -15,6 +15,19 @@ class NoModelError(RuntimeError):
     """The bot has no production model yet: run `manage.py train_intents --bot <slug>`."""
 
 
+class ClassifierError(RuntimeError):
+    """The production model raised on these texts (the cause is chained); `version` is the model that raised."""
+
+    def __init__(self, message: str, *, version: ModelVersion) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+# What a text the model could not classify counts as: understood as nothing, so the dialogue answers it with the
+# bot's fallback, like any out-of-scope message.
+UNCLASSIFIED = Prediction(intent="", confidence=0.0, language="", ranking=[], out_of_scope=True)
+
+
 # bot id -> (version, backend, classifier). A promotion is seen at the next prediction: every call reads the
 # production version's id, so no restart is needed, and a message is classified by the one version that call
 # read, the one stored with its answer.
@@ -45,11 +58,23 @@ def _classifier(bot_id: int, version_id: int | None = None) -> tuple[ModelVersio
         return version, classifier
 
 
+def _classify(version: ModelVersion, classifier: IntentClassifier, texts: list[str], top_k: int = 5) -> list[Prediction]:
+    """The model's predictions; whatever it raises becomes ClassifierError, so callers can tell a text the model
+    fails on from a database or broker outage, which must not be answered as "not understood"."""
+    poison = settings.CHARLA_FAULT_POISON_TEXT  # fault tests only: the model raises on texts containing it
+    try:
+        if poison and any(poison in text for text in texts):
+            raise ValueError(f"fault injection: poison text {poison!r}")
+        return classifier.predict(texts, top_k=top_k)
+    except Exception as exc:
+        raise ClassifierError(f"model version {version.pk} raised on {len(texts)} text(s)", version=version) from exc
+
+
 def intent_predict(*, bot_id: int, text: str, top_k: int = 5) -> tuple[Prediction, ModelVersion]:
     """Classify with the bot's production model (ranking the `top_k` best intents); returns the version that
-    classified it."""
+    classified it. Raises ClassifierError when the model raises on the text."""
     version, classifier = _classifier(bot_id)
-    return classifier.predict([text], top_k=top_k)[0], version
+    return _classify(version, classifier, [text], top_k=top_k)[0], version
 
 
 def intent_predict_batch(
@@ -58,6 +83,7 @@ def intent_predict_batch(
     """Classify many texts of one bot in one forward pass; predictions in the order of `texts`.
 
     `version_id` pins a version (a batch job keeps the one it started with); None: the production version.
+    Raises ClassifierError when the model raises on any of them (classify them one by one to find which).
     """
     version, classifier = _classifier(bot_id, version_id)
-    return classifier.predict(texts), version
+    return _classify(version, classifier, texts), version
