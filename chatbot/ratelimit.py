@@ -7,6 +7,7 @@ concurrent requests lets exactly `limit` through.
 """
 
 import hashlib
+import logging
 import math
 import re
 import time
@@ -15,12 +16,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,18 @@ def rate_hit(*, scope: str, ident: str, rate: Rate | None) -> int | None:
         return None
     cache, now = caches["ratelimit"], time.time()
     base = f"rl:{scope}:{ident}"
-    # The window's end is stored once (`add` is atomic) and names the counter, so a new window starts at zero.
-    ends = cache.get_or_set(f"{base}:ends", lambda: now + rate.period, timeout=rate.period)
-    counter = f"{base}:{ends:.3f}"
-    cache.add(counter, 0, timeout=rate.period + 1)
     try:
+        # The window's end is stored once (`add` is atomic) and names the counter, so a new window starts at zero.
+        ends = cache.get_or_set(f"{base}:ends", lambda: now + rate.period, timeout=rate.period)
+        counter = f"{base}:{ends:.3f}"
+        cache.add(counter, 0, timeout=rate.period + 1)
         count = cache.incr(counter)
     except ValueError:  # the window ended between the two calls: this request opens nothing and is let through
+        return None
+    except (RedisError, OSError) as error:
+        # Fail open: with Redis unreachable a limit cannot be counted, and refusing every message would turn a
+        # Redis outage into a chat outage (messages are stored in PostgreSQL and answered once Redis is back).
+        logger.warning("rate limit %s not counted, Redis unreachable: %s", scope, error)
         return None
     return None if count <= rate.limit else max(1, math.ceil(ends - now))
 
