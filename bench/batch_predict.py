@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent.parent / "shared" / "datasets" / "clinc150" / "data" / "data_full.json"
+DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "clinc150" / "data" / "data_full.json"
 
 
 def texts(path: Path, count: int) -> list[str]:
