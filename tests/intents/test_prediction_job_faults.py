@@ -8,20 +8,9 @@ import time
 import pytest
 
 from intents.models import PredictionItem, PredictionJob
-from tests.live import stack_env, start_worker, stop
+from tests.live import stack_env, start_worker, stop, wait_for_log
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _wait_for_log(log, needle: str, after: int, deadline_s: float = 120) -> str:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        content = log.read_text(errors="replace")[after:] if log.exists() else ""
-        line = next((line for line in content.splitlines() if needle in line), None)
-        if line is not None:
-            return line
-        time.sleep(0.05)
-    raise AssertionError(f"{needle!r} never appeared in {log}")
 
 
 def test_a_worker_killed_mid_chunk_leaves_its_chunk_to_another_worker_and_no_item_is_written_twice(
@@ -40,7 +29,7 @@ def test_a_worker_killed_mid_chunk_leaves_its_chunk_to_another_worker_and_no_ite
     dead = start_worker("batch-dead", {**env, "CHARLA_FAULT_BATCH_CHUNK_DELAY_MS": "600000"}, log, queues="batch")
     try:
         job = prediction_job_create(bot=trained_demo_bot, texts=[BatchText(f"where is my order {n}?") for n in range(20)])
-        line = _wait_for_log(log, "fault injection: batch chunk of 8 delayed", start)
+        line = wait_for_log(log, "fault injection: batch chunk of 8 delayed", start, timeout=120)
         assert f"pid {dead.pid}" in line  # solo pool: the worker process itself holds the chunk
         os.kill(dead.pid, signal.SIGKILL)
         dead.wait(timeout=20)
