@@ -143,6 +143,15 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
             process.wait()
 
 
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    """Stop processes together: each gets SIGTERM at once (a worker's warm shutdown takes seconds), then `stop`."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        stop(process)
+
+
 class Client:
     def __init__(self, socket):
         self.socket = socket

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, free_port, stack_env, start_daphne, start_ready_workers, stop
+from tests.live import ROOT, free_port, stack_env, start_daphne, start_ready_workers, stop_all
 
 POISON = "POISON-PILL"
 FAULTS_ENV = {"CHARLA_FAULT_INFERENCE_DELAY_MS": "0,300", "CHARLA_FAULT_POISON_TEXT": POISON}
@@ -48,7 +48,4 @@ def fault_stack(django_db_setup, fault_logs):
         dsn=env["DATABASE_URL"],
         worker_logs=(logs / "faults-worker-0.log", logs / "faults-worker-1.log"),
     )
-    for process in [*workers, *daphnes]:
-        process.terminate()  # all at once: each worker's warm shutdown takes seconds
-    for process in [*workers, *daphnes]:
-        stop(process)
+    stop_all([*workers, *daphnes])

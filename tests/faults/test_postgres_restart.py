@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_workers, start_redis, stop
+from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_workers, start_redis, stop, stop_all
 
 from .ledger import tally
 from .postgres import Cluster
@@ -66,10 +66,7 @@ async def _restart_under_load(cluster: Cluster, logs, tmp_path) -> tuple[list[Ta
     finally:
         for tab in tabs:
             await tab.close()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            stop(process)
+        stop_all(processes)
         stop(redis)
     return tabs, {
         "restart_s": round(restart_s, 1),

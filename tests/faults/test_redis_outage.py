@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_workers, start_redis, stop
+from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_workers, start_redis, stop, stop_all
 
 from .ledger import tally
 from .visitor import Tab, talk, until
@@ -54,10 +54,7 @@ async def test_messages_sent_while_redis_is_down_are_acknowledged_and_answered_o
     finally:
         for tab in tabs:
             await tab.close()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            stop(process)
+        stop_all(processes)
         stop(redis)
     result = await asyncio.to_thread(tally, env["DATABASE_URL"], tabs)
     print(result.line(
