@@ -23,6 +23,7 @@ from .tokens import EXPORTED_TOKENS, tokens_export
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 EXPORTED_ENCODER = "encoder"  # the ONNX encoder inside a self-contained (exported) artifact
+TUNED_ENCODER = "tuned_encoder"  # a fine-tuned encoder inside an artifact (weights, config, tokenizer)
 
 _ONNX: dict[str, OnnxEncoder] = {}
 _ONNX_LOCK = threading.Lock()
@@ -87,7 +88,8 @@ def artifact_export(source: str | Path, target: str | Path, *, quantize: str = "
     with storage.atomic_directory(target) as staging:
         for name in (storage.MANIFEST, storage.ARRAYS):
             shutil.copy2(source / name, staging / name)
-        encoder_source = manifest["metadata"]["encoder"].get("path") or default_encoder_path()
+        info = manifest["metadata"]["encoder"]
+        encoder_source = source / TUNED_ENCODER if info.get("tuned") else info.get("path") or default_encoder_path()
         export_encoder(encoder_source, staging / EXPORTED_ENCODER, quantize=quantize)
         if manifest["metadata"].get("head_config", {}).get("weights", {}).get("tokens"):
             tokens_export(staging / EXPORTED_TOKENS)

@@ -39,6 +39,17 @@ class Split:
                 out.intents.append(intent)
         return out
 
+    def sample_per_intent(self, n: int, seed: int) -> Split:
+        """`n` examples of each intent drawn at random (all of an intent that has fewer), in split order."""
+        if n < 1:
+            raise ValueError(f"examples per intent must be >= 1, got {n}")
+        rng = np.random.default_rng(seed)
+        by_intent: dict[str, list[int]] = defaultdict(list)
+        for i, intent in enumerate(self.intents):
+            by_intent[intent].append(i)
+        picked = sorted(i for rows in by_intent.values() for i in rng.permutation(rows)[:n].tolist())
+        return Split([self.texts[i] for i in picked], [self.intents[i] for i in picked])
+
 
 @dataclass
 class Dataset:

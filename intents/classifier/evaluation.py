@@ -17,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .datasets import Dataset, Split
 from .encoder import get_encoder, top_layers
+from .finetune import EncoderTuning
 from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer, tfidf_transform
 from .head import SIMILARITY_WEIGHTS, LinearHead, rejection_score
 from .metrics import classification_report, confusion_plot, out_of_scope_report, threshold_on_validation
@@ -34,12 +35,14 @@ def benchmark_run(
     encoder_path: str | None = None,
     plot_path: str | Path | None = None,
     oos_train: bool = False,
+    encoder_tuning: EncoderTuning | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Tune on validation (optional), train on train, report on test with the chosen `backend`.
 
     `oos_train` adds the dataset's out-of-scope training messages as one more intent, whose
-    prediction counts as a rejection.
+    prediction counts as a rejection. `encoder_tuning` fine-tunes the encoder for the final model (the head's
+    settings are still chosen on the frozen encoder's vectors).
     """
     report = progress or (lambda stage, fraction: None)
     if oos_train and dataset.oos_train:
@@ -64,10 +67,11 @@ def benchmark_run(
     started = time.monotonic()
     classifier = IntentClassifier.train(
         texts=final.texts, intents=final.intents, languages=[dataset.language] * len(final), config=config,
-        encoder_path=encoder_path, embeddings=None if dataset.validation_from_train else train_embeddings,
+        encoder_path=encoder_path, encoder_tuning=encoder_tuning,
+        embeddings=None if dataset.validation_from_train or encoder_tuning else train_embeddings,
     )  # fmt: skip
     train_seconds = time.monotonic() - started
-    if train_embeddings is not None and not dataset.validation_from_train:
+    if train_embeddings is not None and not dataset.validation_from_train and not encoder_tuning:
         train_seconds += embed_seconds  # training reused the embeddings computed for tuning
     with tempfile.TemporaryDirectory() as tmp:
         classifier.save(Path(tmp) / "model")
@@ -78,7 +82,57 @@ def benchmark_run(
         "dataset": dataset.name, "backend": backend, "train_seconds": round(train_seconds, 1),
         "tune_seconds": round(tune_seconds, 1), "head_config": config.as_dict(), "tuning": tuning,
         "n_train": len(final), "n_test": len(dataset.test), "calibrated_threshold": classifier.threshold,
-        "oos_train": bool(oos_train and dataset.oos_train), **result,
+        "oos_train": bool(oos_train and dataset.oos_train), "encoder_tuned": classifier.encoder_tuned, **result,
+    }  # fmt: skip
+
+
+def few_shot_run(
+    dataset: Dataset,
+    *,
+    examples_per_intent: int,
+    draws: int = 3,
+    backend: str = "torch",
+    encoder_path: str | None = None,
+    encoder_tuning: EncoderTuning | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """What a bot with `examples_per_intent` examples of each intent gets: for each of `draws` seeds (0, 1, …),
+    that many training examples per intent drawn from the whole train split, a model trained with the bots'
+    default settings (no tuning: a small bot has no validation split), its accuracy on the in-scope test split.
+
+    Accuracy is the top intent's, before any out-of-scope rejection.
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
+    report = progress or (lambda stage, fraction: None)
+    pool, runs = dataset.final_train(), []
+    for seed in range(draws):
+        sample = pool.sample_per_intent(examples_per_intent, seed)
+        report(f"draw {seed + 1} of {draws}", seed / draws)
+        started = time.monotonic()
+        classifier = IntentClassifier.train(
+            texts=sample.texts, intents=sample.intents, languages=[dataset.language] * len(sample), seed=seed,
+            encoder_path=encoder_path, encoder_tuning=encoder_tuning,
+        )  # fmt: skip
+        train_seconds = time.monotonic() - started
+        with tempfile.TemporaryDirectory() as tmp:
+            classifier.save(Path(tmp) / "model")
+            served = IntentClassifier.load(Path(tmp) / "model", backend=backend, onnx_cache=Path(tmp) / "onnx")
+            predicted = [p.intent for p in served.predict(dataset.test.texts)]
+        scores = classification_report(dataset.test.intents, predicted)
+        runs.append({
+            "seed": seed, "n_train": len(sample), "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"],
+            "train_seconds": round(train_seconds, 1), "head_config": classifier.config.as_dict(),
+            "encoder_tuned": classifier.encoder_tuned,
+        })  # fmt: skip
+    accuracy, macro_f1 = (np.array([run[key] for run in runs]) for key in ("accuracy", "macro_f1"))
+    return {
+        "dataset": dataset.name, "backend": backend, "examples_per_intent": examples_per_intent, "draws": runs,
+        "n_test": len(dataset.test), "accuracy": round(float(accuracy.mean()), 2),
+        "accuracy_std": round(float(accuracy.std(ddof=1)) if draws > 1 else 0.0, 2),
+        "accuracy_min": float(accuracy.min()), "accuracy_max": float(accuracy.max()),
+        "macro_f1": round(float(macro_f1.mean()), 2),
+        "train_seconds": round(float(np.mean([run["train_seconds"] for run in runs])), 1),
     }  # fmt: skip
 
 

