@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from intents.models import Intent, ModelVersion, Response, TrainingExample
@@ -66,3 +68,25 @@ def test_fingerprint_changes_with_the_examples(demo_bot):
     assert before == training_data_fingerprint(data=training_data_for_bot(bot=demo_bot), encoder="e")
     TrainingExample.objects.filter(intent__name="greet").first().delete()
     assert training_data_fingerprint(data=training_data_for_bot(bot=demo_bot), encoder="e") != before
+
+
+def test_a_bot_that_tunes_its_encoder_stores_the_weights_and_serves_them(demo_definition, db, model_dir):
+    """Bot.tune_encoder: training fine-tunes the encoder (on CPU here, slowly), the version's artifact in the model
+    storage carries its weights, and the worker's prediction path loads and answers with them."""
+    from intents.classifier.backends import TUNED_ENCODER
+    from intents.services.artifacts import artifact_open
+
+    small = {**demo_definition, "slug": "tiny", "languages": ["en"], "intents": [
+        {**intent, "examples": {"en": intent["examples"]["en"][:4]}} for intent in demo_definition["intents"][:3]
+    ]}  # fmt: skip
+    bot = bot_load_definition(definition=small)
+    bot.tune_encoder = True
+    bot.save(update_fields=["tune_encoder"])
+    version = model_train(bot=bot)
+    assert version.encoder.endswith("fine-tuned") and version.evaluation["encoder_tuned_on_every_fold"] is True
+    with artifact_open(artifact_path=version.artifact_path, name="checksums.json") as fh:
+        assert f"{TUNED_ENCODER}/model.safetensors" in json.loads(fh.read())["files"]
+    model_version_promote(version=version)
+    greet = demo_definition["intents"][0]["examples"]["en"][0]
+    prediction, served_by = intent_predict(bot_id=bot.pk, text=greet)
+    assert served_by == version and prediction.intent == demo_definition["intents"][0]["slug"]

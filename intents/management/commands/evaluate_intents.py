@@ -42,8 +42,8 @@ class Command(BaseCommand):
             raise CommandError(f"No dataset folder at {data_dir!r}.")
         if examples_per_intent is not None and (examples_per_intent < 1 or draws < 1):
             raise CommandError("--examples-per-intent and --draws must be at least 1.")
-        if examples_per_intent is not None and (oos_train or no_tune or per_intent):
-            raise CommandError("--examples-per-intent trains the bots' default model: no --oos-train, --no-tune, --per-intent.")
+        if examples_per_intent is not None and (oos_train or no_tune):
+            raise CommandError("--examples-per-intent trains the bots' untuned default: no --oos-train or --no-tune.")
         data = dataset_load(dataset, data_dir, per_intent=per_intent)
         plot = plot or f"{dataset}-{backend}-confusion.png"
         with tqdm(total=100, desc="evaluating", unit="%", disable=options["verbosity"] == 0) as bar:

@@ -75,3 +75,32 @@ def test_threshold_on_validation_maximises_accuracy_over_both_sets():
     oos = np.array([0.3, 0.45, 0.6])
     threshold = threshold_on_validation(correct, confidence, oos)
     assert 0.45 < threshold <= 0.5  # keeps all three right answers, rejects two of three unknowns
+
+
+def test_few_shot_draws_report_mean_and_spread(tmp_path):
+    """--examples-per-intent N --draws K: K seeded draws of N training examples per intent, each model trained with
+    the bots' default settings; each draw's accuracy, their mean and their spread."""
+    result = evaluate(tmp_path, "multilingual_tod_es", "--per-intent", "12", "--examples-per-intent", "3", "--draws", "2")
+    assert result["examples_per_intent"] == 3 and [run["seed"] for run in result["draws"]] == [0, 1]
+    accuracies = [run["accuracy"] for run in result["draws"]]
+    assert all(run["n_train"] <= 3 * 12 for run in result["draws"])
+    assert result["accuracy"] == round(float(np.mean(accuracies)), 2) and result["accuracy_std"] >= 0
+    assert result["accuracy_min"] == min(accuracies) and 30 < result["accuracy"] <= 100
+
+
+def test_few_shot_draws_are_fixed_by_their_seed():
+    """A draw is the same for the same seed, another for another seed, and has N examples of every intent."""
+    train = dataset_load("banking77", DATA_DIR).final_train()
+    first, again, other = train.sample_per_intent(10, 0), train.sample_per_intent(10, 0), train.sample_per_intent(10, 1)
+    assert first == again and first.texts != other.texts
+    assert len(first) == 770 and set(np.unique(first.intents, return_counts=True)[1]) == {10}
+
+
+def test_few_shot_options_are_checked(tmp_path):
+    """A few-shot run trains the bots' untuned default: contradictory or empty options change nothing and say why."""
+    from django.core.management.base import CommandError
+
+    for extra in (("--examples-per-intent", "0"), ("--examples-per-intent", "5", "--no-tune")):
+        with pytest.raises(CommandError):
+            evaluate(tmp_path, "banking77", *extra)
+    assert not (tmp_path / "banking77.json").exists()
