@@ -21,7 +21,7 @@ from .finetune import EncoderTuning
 from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer, tfidf_transform
 from .head import SIMILARITY_WEIGHTS, LinearHead, rejection_score
 from .metrics import classification_report, confusion_plot, out_of_scope_report, threshold_on_validation
-from .model import OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier, Prediction
+from .model import BOT_HEAD_CONFIG, OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier, Prediction
 from .tuning import grid_layers, head_config_select
 
 Progress = Callable[[str, float], None]
@@ -50,7 +50,7 @@ def benchmark_run(
         train = Split(dataset.train.texts + extra.texts, dataset.train.intents + extra.intents)
         dataset = dataclasses.replace(dataset, train=train)
     encoder = get_encoder(encoder_path)
-    config, tuning, tune_seconds, embed_seconds, train_embeddings = HeadConfig(), [], 0.0, 0.0, None
+    config, tuning, tune_seconds, embed_seconds, train_embeddings = BOT_HEAD_CONFIG, [], 0.0, 0.0, None
     if tune and len(dataset.validation):
         report("tuning", 0.05)
         started = time.monotonic()

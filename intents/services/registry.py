@@ -16,7 +16,7 @@ from ..classifier import ArtifactError, IntentClassifier
 from ..classifier.encoder import get_encoder
 from ..classifier.evaluation import cross_validation_report
 from ..classifier.finetune import EncoderTuning
-from ..classifier.model import bot_head_config
+from ..classifier.model import BOT_HEAD_CONFIG
 from ..classifier.storage import read_artifact
 from ..models import Bot, ModelVersion, TrainingJob
 from ..selectors import TrainingData, production_version_for_bot, training_data_for_bot
@@ -59,7 +59,7 @@ def model_train(
     report = progress or (lambda stage, fraction: None)
     data = training_data_for_bot(bot=bot)
     encoder_path = settings.CHARLA_ENCODER_PATH or None
-    config = bot_head_config(data.intents)
+    config = BOT_HEAD_CONFIG
     tuning = EncoderTuning() if bot.tune_encoder else None
     embeddings = None
     if tuning is None:

@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_path", help="Also write the figures to this JSON file.")
         parser.add_argument("--plot", help="Confusion-matrix PNG (default: <dataset>-<backend>-confusion.png).")
         parser.add_argument("--per-intent", type=int, help="Keep only this many examples of each intent per split.")
-        parser.add_argument("--no-tune", action="store_true", help="Skip choosing C and block weights on validation.")
+        parser.add_argument(
+            "--no-tune", action="store_true", help="Skip choosing the head on validation: train the bots' default."
+        )
         parser.add_argument(
             "--oos-train", action="store_true", help="Train on the dataset's out-of-scope examples too (CLINC150)."
         )

@@ -80,7 +80,9 @@ def test_threshold_on_validation_maximises_accuracy_over_both_sets():
 def test_few_shot_draws_report_mean_and_spread(tmp_path):
     """--examples-per-intent N --draws K: K seeded draws of N training examples per intent, each model trained with
     the bots' default settings; each draw's accuracy, their mean and their spread."""
-    result = evaluate(tmp_path, "multilingual_tod_es", "--per-intent", "12", "--examples-per-intent", "3", "--draws", "2")
+    result = evaluate(
+        tmp_path, "multilingual_tod_es", "--per-intent", "12", "--examples-per-intent", "3", "--draws", "2"
+    )
     assert result["examples_per_intent"] == 3 and [run["seed"] for run in result["draws"]] == [0, 1]
     accuracies = [run["accuracy"] for run in result["draws"]]
     assert all(run["n_train"] <= 3 * 12 for run in result["draws"])
