@@ -30,3 +30,18 @@ def test_a_worker_classifies_on_cuda_by_default(demo_artifact):
     classifier = IntentClassifier.load(demo_artifact)
     predictions = classifier.predict(["hello there", "hola, buenos días"])
     assert [p.intent for p in predictions] == ["greet", "greet"]
+
+
+def test_encoder_tuning_runs_on_cuda_and_its_model_serves_there(tmp_path):
+    """With a GPU present a tuned encoder trains there, and a model loaded from its artifact answers there too."""
+    from intents.classifier.finetune import EncoderTuning
+
+    texts = ["hello there", "hi friend", "good morning", "hey", "bye now", "see you", "goodbye", "farewell"]
+    intents = ["greet"] * 4 + ["goodbye"] * 4
+    trained = IntentClassifier.train(
+        texts=texts, intents=intents, languages=["en"] * 8, encoder_tuning=EncoderTuning(epochs=1, batch_size=4)
+    )
+    trained.save(tmp_path / "model")
+    loaded = IntentClassifier.load(tmp_path / "model")
+    assert loaded.encoder_tuned and loaded._encoder.device.type == "cuda"
+    assert [p.intent for p in loaded.predict(["hello", "goodbye then"])] == ["greet", "goodbye"]
