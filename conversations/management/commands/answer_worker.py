@@ -51,6 +51,9 @@ class Command(BaseCommand):
                     if time.monotonic() >= next_claim:
                         entries = inference.entries_claim(consumer=self.consumer, idle_s=claim_idle, count=batch_size)
                         next_claim = time.monotonic() + max(1, claim_idle / 2)
+                        if entries:
+                            logger.warning("answer worker %s: claimed %d entries another worker left unacknowledged",
+                                           self.consumer, len(entries))  # fmt: skip
                     else:
                         entries = self._collect(batch_size, wait_ms)
                     if entries:
