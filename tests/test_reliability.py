@@ -46,7 +46,7 @@ async def test_ten_messages_at_once_with_two_workers_are_answered_once_each_in_o
     # Answers are delivered in seq order too: a worker publishes before the next answerer of the conversation
     # may take its row lock, however the two workers' random delays interleave.
     answers = [f for f in frames if f["type"] == "message"]
-    assert sorted(acks.values()) == list(range(1, 11))
+    assert sorted(acks.values()) == list(range(1, 11)), frames
     assert [a["reply_to"] for a in answers] == [acks[f"m{n}"] for n in range(10)]
     assert [a["seq"] for a in answers] == list(range(11, 21))
     assert await database_sync_to_async(_replies_by_message)() == [(n, n + 10) for n in range(1, 11)]

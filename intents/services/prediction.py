@@ -75,8 +75,13 @@ def model_load_seconds() -> float:
 def models_load_production() -> dict[int, int]:
     """Load every bot's production model into this process (each warmed up with one forward pass); returns what
     is held now, version id by bot id. A bot whose model cannot be loaded is logged and left out, so one broken
-    artifact does not keep the other bots' answers from being served; its messages load it again when they come."""
-    for bot_id, version_id in production_version_ids().items():
+    artifact does not keep the other bots' answers from being served; its messages load it again when they come.
+    Models of bots that have no production version any more (deleted bots) are dropped."""
+    production = production_version_ids()
+    with _loaded_lock:
+        for bot_id in set(_loaded) - set(production):
+            del _loaded[bot_id]
+    for bot_id, version_id in production.items():
         try:
             _classifier(bot_id, version_id)
         except (ArtifactError, OSError, ModelVersion.DoesNotExist, ClassifierError):
