@@ -46,7 +46,8 @@ class Turn:
 
 @dataclass(frozen=True)
 class Entry:
-    """One queued user message: the stream entry id, the message, and the stage stamps so far."""
+    """One queued user message: the stream entry id ("" when answered in-process), the message, and the stage
+    stamps so far."""
 
     id: str
     turn: Turn
