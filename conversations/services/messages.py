@@ -90,10 +90,9 @@ def _pending_exists(conversation: Conversation) -> bool:
 
 
 def messages_requeue_stale(*, older_than: timedelta, now: datetime | None = None) -> int:
-    """Queue again every user message pending longer than `older_than`: a lost task loses no answer.
-
-    A message whose task is only slow is queued twice; its answer is still stored once (reply_to is unique).
-    """
+    """Queue again (a stream entry, or in-process without Redis) every user message pending longer than
+    `older_than`: a lost entry loses no answer. A message whose entry is only slow is queued twice; its answer is
+    still stored once (reply_to is unique)."""
     cutoff = (now or timezone.now()) - older_than
     stale = list(
         Message.objects.filter(role=Message.Role.USER, status=Message.Status.PENDING, created_at__lt=cutoff)
