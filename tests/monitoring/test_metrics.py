@@ -1,4 +1,4 @@
-"""/metrics: django-prometheus' series plus the product's own, recorded by daphne and a real Celery worker into
+"""/metrics: django-prometheus' series plus the product's own, recorded by daphne and a real answer worker into
 Redis and exposed by any web process."""
 
 import re
