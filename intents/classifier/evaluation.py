@@ -19,7 +19,14 @@ from .datasets import Dataset, Split
 from .encoder import get_encoder, top_layers
 from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer, tfidf_transform
 from .head import SIMILARITY_WEIGHTS, LinearHead, rejection_score
-from .metrics import classification_report, confusion_plot, out_of_scope_report, threshold_on_validation
+from .metrics import (
+    classification_report,
+    confusion_plot,
+    out_of_scope_curve,
+    out_of_scope_report,
+    threshold_on_validation,
+    threshold_plot,
+)
 from .model import OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier, Prediction
 from .tuning import grid_layers, head_config_select
 
@@ -192,4 +199,23 @@ def cross_validation_report(
     }  # fmt: skip
     if plot_path:
         result["plot"] = str(confusion_plot(intents, list(predicted), plot_path, title="cross-validation"))
+    return result
+
+
+def rejection_report(classifier: IntentClassifier, *, plot_path: str | Path | None = None) -> dict[str, Any]:
+    """A just-trained bot's out-of-scope figures at its threshold, and along the threshold, on the folds its rule
+    was calibrated on: held-out examples of intents each fold hid, and the bot's out-of-scope examples, count as
+    out of scope; the other held-out examples are in scope."""
+    calibration = classifier.calibration
+    if calibration is None or not calibration.out_of_scope.any() or calibration.out_of_scope.all():
+        return {"skipped": "no held-out out-of-scope and in-scope examples to measure the rejection on"}
+    scores = calibration.scores(classifier.similarity_weight)
+    in_scope = ~calibration.out_of_scope
+    curve = out_of_scope_curve(
+        calibration.correct[in_scope], scores[in_scope], scores[calibration.out_of_scope], classifier.threshold
+    )
+    result = {"method": "calibration folds (intents hidden per fold)", "similarity_weight": classifier.similarity_weight,
+              **curve}  # fmt: skip
+    if plot_path:
+        result["plot"] = str(threshold_plot(curve, plot_path, title="out-of-scope rejection (calibration folds)"))
     return result

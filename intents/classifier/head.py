@@ -121,13 +121,18 @@ def rejection_score(confidence: np.ndarray, similarity: np.ndarray, weight: floa
 
 @dataclass
 class Calibration:
-    """Held-out top-1 confidences and similarities: of seen intents (with correctness) and of unseen intents."""
+    """Held-out predictions of the training examples, one row each: the fold head's top-1 confidence (-inf where
+    it predicted an intent that is not remembered, the bot's out-of-scope intent: always rejected), the similarity
+    to the fold's remembered examples, whether the example is out of scope for its fold (its intent hidden from the
+    fold, or not remembered) and, for the others, whether the fold's head named its intent."""
 
-    in_scope: np.ndarray
+    confidence: np.ndarray
+    similarity: np.ndarray
+    out_of_scope: np.ndarray
     correct: np.ndarray
-    unseen: np.ndarray
-    in_scope_similarity: np.ndarray
-    unseen_similarity: np.ndarray
+
+    def scores(self, weight: float) -> np.ndarray:
+        return rejection_score(self.confidence, self.similarity, weight)
 
 
 @dataclass(frozen=True)
@@ -150,35 +155,39 @@ def cross_val_confidence(
     """Cross-validate with each fold also leaving out a group of intents.
 
     Examples of a left-out intent stand in for real out-of-scope messages, which a
-    bot's training data never contains: they are fluent, on-topic and still unknown
+    bot's training data rarely contains: they are fluent, on-topic and still unknown
     to the model, so the threshold learns what "unknown" looks like at no extra cost.
+    Examples that are not `remembered` (the bot's out-of-scope intent) are out of scope in every fold.
     Similarities are to the fold's training examples that are `remembered` (rows of `sentence`).
     """
     y = np.asarray(labels)
     classes, counts = np.unique(y, return_counts=True)
     folds = min(3 if len(y) > LARGE_DATASET else CV_FOLDS, int(counts.min()))
     if folds < 2:
-        return Calibration(np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0), np.zeros(0), np.zeros(0))
+        return Calibration(np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
     rng = np.random.default_rng(seed)
     # An intent's group is the fold that hides it; at least two intents must stay in every fold.
     group = dict(zip(rng.permutation(classes), np.arange(len(classes)) % folds))
     can_hide = len(classes) - int(np.ceil(len(classes) / folds)) >= 2
     hidden_in = np.array([group[label] if can_hide else -1 for label in y])
+    rejecting = list(set(y[~remembered]))
     parts: dict[str, list[np.ndarray]] = {name: [] for name in Calibration.__dataclass_fields__}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y)):
         train_idx = train_idx[hidden_in[train_idx] != fold]
-        seen_idx = test_idx[hidden_in[test_idx] != fold]
+        seen, unseen = test_idx[hidden_in[test_idx] != fold], np.flatnonzero(hidden_in == fold)
+        scored = np.concatenate([seen, unseen])  # an example of a hidden intent is scored in both roles
         head = LinearHead.fit(
             features[train_idx], list(y[train_idx]), c=c, seed=seed, kind=kind, temperature=temperature
         )
-        proba = head.predict_proba(features[seen_idx])
-        parts["in_scope"].append(proba.max(axis=1))
-        parts["correct"].append(np.asarray(head.classes)[proba.argmax(axis=1)] == y[seen_idx])
-        parts["unseen"].append(head.predict_proba(features[hidden_in == fold]).max(axis=1))
+        proba = head.predict_proba(features[scored])
+        predicted = np.asarray(head.classes)[proba.argmax(axis=1)]
+        out_of_scope = np.concatenate([~remembered[seen], np.ones(len(unseen), dtype=bool)])
+        parts["confidence"].append(np.where(np.isin(predicted, rejecting), -np.inf, proba.max(axis=1)))
+        parts["out_of_scope"].append(out_of_scope)
+        parts["correct"].append((predicted == y[scored]) & ~out_of_scope)
         memory = sentence[train_idx[remembered[train_idx]]]
-        parts["in_scope_similarity"].append(nearest_similarity(sentence[seen_idx], memory))
-        parts["unseen_similarity"].append(nearest_similarity(sentence[hidden_in == fold], memory))
+        parts["similarity"].append(nearest_similarity(sentence[scored], memory))
     return Calibration(**{name: np.concatenate(values) for name, values in parts.items()})
 
 
@@ -192,14 +201,15 @@ def calibrate_threshold(calibration: Calibration, n_classes: int) -> Rejection:
     correct = calibration.correct
     if not correct.any():
         return Rejection(floor, 0.0)
-    if len(calibration.unseen) == 0:
-        threshold = float(np.quantile(calibration.in_scope[correct], REJECT_QUANTILE))
+    if not calibration.out_of_scope.any():
+        threshold = float(np.quantile(calibration.confidence[correct], REJECT_QUANTILE))
         return Rejection(float(np.clip(threshold, floor, THRESHOLD_CEILING)), 0.0)
     best: tuple[float, float, float] | None = None
     for weight in SIMILARITY_WEIGHTS:
-        accepted = rejection_score(calibration.in_scope, calibration.in_scope_similarity, weight)[correct]
-        unseen = rejection_score(calibration.unseen, calibration.unseen_similarity, weight)
+        scores = calibration.scores(weight)
+        accepted, unseen = scores[correct], scores[calibration.out_of_scope]
         candidates = np.unique(np.concatenate([accepted, unseen]))
+        candidates = candidates[np.isfinite(candidates)]
         kept = (accepted[None, :] >= candidates[:, None]).mean(axis=1)
         rejected = (unseen[None, :] < candidates[:, None]).mean(axis=1)
         objective = IN_SCOPE_WEIGHT * kept + rejected

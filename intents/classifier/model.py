@@ -122,6 +122,8 @@ class IntentClassifier:
         self._head = head
         self._language = language
         self.metadata = metadata
+        # The held-out predictions the rejection rule was calibrated on; only a model just trained has them.
+        self.calibration: Calibration | None = None
 
     @property
     def threshold(self) -> float:
@@ -194,9 +196,11 @@ class IntentClassifier:
         report("done", 1.0)
         # Stored as float16 (half the artifact); the model in memory uses the same values as a loaded one.
         memory = sentence[remembered].astype(np.float16).astype(np.float32)
-        return cls(
+        classifier = cls(
             encoder=encoder, word=word, char=char, head=head, language=language, metadata=metadata, memory=memory
         )
+        classifier.calibration = calibration
+        return classifier
 
     def predict(self, texts: list[str], *, top_k: int = 5) -> list[Prediction]:
         if top_k < 1:
@@ -326,11 +330,11 @@ def _metadata(
 
 
 def _calibration_summary(calibration: Calibration) -> dict[str, Any]:
-    correct = calibration.correct
+    in_scope = ~calibration.out_of_scope
     return {
-        "n_in_scope": int(len(correct)),
-        "n_unseen": int(len(calibration.unseen)),
-        "accuracy": float(correct.mean()) if len(correct) else None,
+        "n_in_scope": int(in_scope.sum()),
+        "n_unseen": int(calibration.out_of_scope.sum()),
+        "accuracy": float(calibration.correct[in_scope].mean()) if in_scope.any() else None,
     }
 
 

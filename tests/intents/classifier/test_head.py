@@ -22,9 +22,10 @@ def _calibration(similarity_separates: bool) -> Calibration:
     confidence = rng.uniform(0.5, 1.0, 200)
     in_scope_similarity = rng.uniform(0.6, 0.9, 200) if similarity_separates else np.full(200, 0.7)
     unseen_similarity = rng.uniform(0.1, 0.4, 200) if similarity_separates else np.full(200, 0.7)
+    out_of_scope = np.r_[np.zeros(200, dtype=bool), np.ones(200, dtype=bool)]
     return Calibration(
-        in_scope=confidence, correct=np.ones(200, dtype=bool), unseen=rng.uniform(0.5, 1.0, 200),
-        in_scope_similarity=in_scope_similarity, unseen_similarity=unseen_similarity,
+        confidence=np.r_[confidence, rng.uniform(0.5, 1.0, 200)], out_of_scope=out_of_scope, correct=~out_of_scope,
+        similarity=np.r_[in_scope_similarity, unseen_similarity],
     )  # fmt: skip
 
 
