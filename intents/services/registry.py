@@ -100,7 +100,7 @@ def _register(
             bot=bot, version=number, encoder=encoder_name(),
             data_fingerprint=training_data_fingerprint(data=data, encoder=encoder_name()),
             example_digests=training_example_digests(data=data),
-            hyperparameters={k: metadata[k] for k in ("seed", "threshold", "similarity_weight", "head_config") if k in metadata},
+            hyperparameters={k: metadata[k] for k in ("seed", "threshold", "rejection_weights", "head_config") if k in metadata},
             metrics={k: metadata[k] for k in ("train_seconds", "n_examples", "calibration") if k in metadata},
             artifact_path=artifact, evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
         )  # fmt: skip

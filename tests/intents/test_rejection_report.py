@@ -26,11 +26,13 @@ def test_a_trained_version_reports_out_of_scope_precision_and_recall_at_its_thre
     version = model_train(bot=demo_bot)
     rejection = version.evaluation["out_of_scope"]
     assert rejection["threshold"] == round(version.hyperparameters["threshold"], 4)
+    assert rejection["weights"] == version.hyperparameters["rejection_weights"]
 
     data = training_data_for_bot(bot=demo_bot)
     classifier = IntentClassifier.train(texts=data.texts, intents=data.intents, languages=data.languages)
     calibration = classifier.calibration
-    rejected = calibration.confidence + classifier.similarity_weight * calibration.similarity < classifier.threshold
+    score = calibration.evidence @ np.asarray(classifier.rejection_weights)
+    rejected = calibration.rejected_by_intent | (score < classifier.threshold)
     unknown, known = calibration.out_of_scope, ~calibration.out_of_scope
     assert unknown.sum() >= len(UNKNOWN)  # the bot's own out-of-scope examples count, with the hidden intents
     assert (rejection["n_out_of_scope"], rejection["n_in_scope"]) == (unknown.sum(), known.sum())
