@@ -9,7 +9,6 @@
 # rejection, and combinations are fitted on validation only (oos_train is training data then).
 # Usage: PYTHONPATH=. .venv/bin/python docs/experiments/oos_rules.py [oos]; writes /work/cache/oos/rules[-oos].json.
 # ruff: noqa: E402, E731
-import itertools
 import json
 import os
 import sys
