@@ -16,6 +16,21 @@ def processes_named(name: str) -> Finder:
     return lambda: [process for process in psutil.process_iter(["name"]) if process.info["name"] == name]
 
 
+def postgres_backends(database: str) -> Finder:
+    """PostgreSQL's backends connected to `database`: on a server that other databases share, their work is
+    left out (so is the server's own background work, the WAL writer's included: a lower bound)."""
+
+    def find() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["name", "cmdline"]):
+            title = " ".join(process.info["cmdline"] or [])
+            if process.info["name"] == "postgres" and f" {database} " in f"{title} ":
+                found.append(process)
+        return found
+
+    return find
+
+
 def this_process() -> Finder:
     """The calling process alone (the load generator; its children are the stack it started)."""
     return lambda: [psutil.Process()]

@@ -19,6 +19,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bench import chat_load, cpu
 from bench.tally import percentile
@@ -62,7 +63,7 @@ def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
     parts = {
         "web": cpu.process_trees([process.pid for process in webs]),
         "workers": cpu.process_trees([process.pid for process in answerers]),
-        "postgres": cpu.processes_named("postgres"),
+        "postgres": cpu.postgres_backends(urlparse(os.environ["DATABASE_URL"]).path.lstrip("/")),
         "redis": cpu.processes_named("redis-server"),
         "load_generator": cpu.this_process(),
     }
