@@ -33,9 +33,9 @@ run: $(STAMP)
 		$(BIN)/celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO & \
 		$(BIN)/celery -A chatbot worker -Q batch --pool=solo -n batch@%h --loglevel=INFO & \
 		trap 'kill %1 %2 %3' EXIT INT TERM; \
-		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
+		$(BIN)/python -m chatbot.serve -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
 	else \
-		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
+		$(BIN)/python -m chatbot.serve -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
 	fi
 
 worker: $(STAMP)

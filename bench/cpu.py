@@ -4,6 +4,7 @@ On 2 shared cores the stack's capacity is its CPU cost per turn, so bench.stack 
 (web processes, answer workers, PostgreSQL, Redis, the load generator itself) beside the latencies.
 """
 
+import time
 from collections.abc import Callable
 
 import psutil
@@ -76,3 +77,17 @@ def cpu_ms_per_turn(before: dict[str, dict[int, float]], after: dict[str, dict[i
     per_turn = {part: round(1000 * seconds / turns, 2) if turns else None for part, seconds in spent.items()}
     per_turn["total"] = round(1000 * sum(spent.values()) / turns, 2) if turns else None
     return per_turn
+
+
+def settled(find: Finder, *, window_s: float = 1.0, busy_s: float = 0.05, timeout_s: float = 180) -> None:
+    """Return once the processes spent under `busy_s` of CPU in a `window_s` window: started processes have
+    imported and loaded what they load before serving, so that cost is not billed to the first run's turns."""
+    deadline = time.monotonic() + timeout_s
+    last = sum(sum(pids.values()) for pids in cpu_seconds({"all": find}).values())
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        now = sum(sum(pids.values()) for pids in cpu_seconds({"all": find}).values())
+        if now - last < busy_s:
+            return
+        last = now
+    raise TimeoutError(f"still busy after {timeout_s} s")
