@@ -6,8 +6,9 @@ One daphne process runs its event loop on one core. This launcher binds the sock
 `--processes` daphne processes that accept from it (daphne's `--fd`), so one port uses every core and the
 kernel spreads new connections over the processes. Arguments after the options go to each daphne unchanged.
 A process that exits unasked is started again after a second, unless it exits with an error in the
-launcher's first 30 s (it could not start: the launcher stops the others and exits with its code); SIGTERM or SIGINT stops them all,
-and the launcher exits once they have. Nothing here imports Django: each daphne process loads the application itself.
+launcher's first 30 s (it could not start: the launcher stops the others and exits with its code). SIGTERM or
+SIGINT stops them all, and the launcher exits once they have. Nothing here imports Django: each daphne process
+loads the application itself.
 """
 
 import argparse
