@@ -41,7 +41,7 @@ run: $(STAMP)
 		$(BIN)/celery -A chatbot worker -Q batch --pool=solo -n batch@%h --loglevel=INFO & pids="$$pids $$!"; \
 		trap 'kill $$pids' EXIT INT TERM; \
 	fi; \
-	$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application
+	$(BIN)/python -m chatbot.serve -b 127.0.0.1 -p 8000 chatbot.asgi:application
 
 # Answers visitors' messages from the Redis stream (needs REDIS_URL); run one per core.
 worker: $(STAMP)

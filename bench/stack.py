@@ -4,8 +4,8 @@
         .venv/bin/python -m bench.stack --workers 2 --web 2 --rate 60,90,120 \
         --duration 15 --json bench/results/stack.json
 
-For each mode (one is left: `batched`, the answer workers) it starts fresh daphne processes (--web) and N answer
-worker processes, runs the scenarios side by
+For each mode (one is left: `batched`, the answer workers) it starts fresh daphne processes (--web of them on
+one port, through chatbot.serve as `make run` does) and N answer worker processes, runs the scenarios side by
 side (one conversation turn by turn; many conversations at each --rate), and stops everything; the model
 alone is measured in the same run, so every figure is also a ratio. `sustained_turns_per_s` is the best
 throughput among the rates answered with p99 <= 250 ms and nothing lost, duplicated or out of order.
@@ -20,6 +20,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bench import chat_load, cpu
 from bench.tally import percentile
@@ -42,28 +43,40 @@ def workers_start(count: int, env: dict[str, str], logs: Path) -> list[subproces
     ]  # fmt: skip
 
 
+def web_start(processes: int, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`processes` daphne processes on one port, as `make run` starts them (chatbot.serve)."""
+    from tests.live import wait_for_port
+
+    command = [PYTHON, "-m", "chatbot.serve", "--processes", str(processes), "--bind", "127.0.0.1",
+               "--port", str(port), "chatbot.asgi:application"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    wait_for_port(port, process)
+    return process
+
+
 @contextmanager
 def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
-    """`web` daphne processes on consecutive ports (as a load balancer would spread sockets over them).
-    Yields their URLs and the stack's parts whose CPU a load run measures."""
-    from tests.live import start_daphne, stop
+    """`web` daphne processes sharing one port, as `make run` starts them. Yields the URL and the stack's parts
+    whose CPU a load run measures."""
+    from tests.live import stop
 
     # One load generator is one client address sending many visitors' messages: the chat's rate limits are off.
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000", "CHARLA_RATE_CHAT_MESSAGES": "off",
            "CHARLA_RATE_CHAT_VISITORS": "off"}  # fmt: skip
-    webs = [start_daphne(port + i, env, logs / f"daphne-{mode}-{i}.log") for i in range(web)]
+    webs = [web_start(web, port, env, logs / f"web-{mode}.log")]
     answerers = workers_start(workers, env, logs)
     parts = {
         "web": cpu.process_trees([process.pid for process in webs]),
         "workers": cpu.process_trees([process.pid for process in answerers]),
-        "postgres": cpu.processes_named("postgres"),
+        "postgres": cpu.postgres_backends(urlparse(os.environ["DATABASE_URL"]).path.lstrip("/")),
         "redis": cpu.processes_named("redis-server"),
         "load_generator": cpu.this_process(),
     }
     processes = [*webs, *answerers]
     try:
-        yield [f"ws://127.0.0.1:{port + i}/ws/chat/demo/" for i in range(web)], parts
+        cpu.settled(parts["web"])
+        yield [f"ws://127.0.0.1:{port}/ws/chat/demo/"], parts
     finally:
         for process in processes:
             stop(process)
@@ -123,7 +136,8 @@ def main() -> None:
                         help="messages/s offered; a comma-separated list sweeps them (e.g. 60,90,120)")  # fmt: skip
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--web", type=int, default=1, help="daphne processes (ports --port, --port+1, …)")
+    parser.add_argument("--web", type=int, default=os.cpu_count() or 1,
+                        help="daphne processes sharing --port (default: one per core, as `make run`)")
     parser.add_argument("--skip-setup", action="store_true", help="the database is migrated and the demo trained")
     parser.add_argument("--json")
     args = parser.parse_args()

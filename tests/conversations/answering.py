@@ -8,7 +8,7 @@ from conversations.services import messages_answer_batch
 
 def entries_for(messages: list[Message]) -> list[Entry]:
     return [Entry(id=f"0-{m.pk}", turn=Turn(message_id=m.pk, conversation_id=str(m.conversation_id),
-                                            bot_id=m.conversation.bot_id, text=m.text),
+                                            bot_id=m.bot_id, text=m.text),
                   timings={"received": 1.0}) for m in messages]  # fmt: skip
 
 

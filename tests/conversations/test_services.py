@@ -1,5 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conversations.models import Conversation, Message, Visitor
 from conversations.selectors import messages_after
@@ -55,6 +57,26 @@ def test_messages_get_gapless_seqs_and_a_retried_send_is_stored_once(demo_bot):
     again, created = message_receive(conversation_id=session.conversation_id, text="hola", client_id="c1")
     assert not created and again.pk == first.pk
     assert Message.objects.filter(conversation_id=session.conversation_id, role="user").count() == 1
+
+
+def test_a_message_in_an_open_conversation_is_stored_with_one_statement(demo_bot):
+    """The common case locks, hands out the seq and inserts with one statement (besides the transaction's own);
+    the row and the conversation are what the general path writes."""
+    session = _open(demo_bot)
+    before = Conversation.objects.get(pk=session.conversation_id).updated_at
+    message_receive(conversation_id=session.conversation_id, text="hello", client_id="c0")
+    with CaptureQueriesContext(connection) as queries:
+        message, created = message_receive(conversation_id=session.conversation_id, text=" hola ", client_id="c1")
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 1, statements
+    assert created and message.seq == 2 and message.status == Message.Status.PENDING
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.seq, stored.text, stored.client_id, stored.role, stored.bot_id, stored.status) == (
+        2, "hola", "c1", Message.Role.USER, demo_bot.pk, Message.Status.PENDING
+    )
+    assert stored.created_at is not None and stored.ranking == [] and stored.timings == {}
+    conversation = Conversation.objects.get(pk=session.conversation_id)
+    assert conversation.last_seq == 2 and conversation.updated_at > before
 
 
 @pytest.mark.parametrize(
