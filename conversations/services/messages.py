@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
