@@ -7,8 +7,9 @@
 #              X points below the accuracy without rejection, X = 0.25 / 0.5 / 1;
 #   reject F   the highest threshold that turns away at most F % of the in-scope validation messages, F = 1 / 2 / 3.
 # Weights: head.rejection_weights (balanced logistic regression, the shipped fit) on val's right answers against
-# oos_val (and, without `oos`, also against oos_val + oos_train). Each score also gets its ceiling, read off test (not a rule): the highest oos_test recall any threshold
-# reaches while test in-scope accuracy stays >= 96.3; when it is below 80, no threshold rule can meet the bar.
+# oos_val (and, without `oos`, also against oos_val + oos_train). Each score also gets its ceiling, read off test
+# (not a rule): the highest oos_test recall any threshold reaches while test in-scope accuracy stays >= 96.3; when
+# it is below 80, no threshold rule can meet the bar.
 # Usage: PYTHONPATH=. .venv/bin/python docs/experiments/oos_thresholds.py [oos]
 # writes /work/cache/oos/thresholds[-oos].json.
 # ruff: noqa: E731
@@ -97,7 +98,7 @@ for (label, names), (fit, negatives) in ((a, b) for a in SETS.items() for b in F
         rows[f"{label} | {rule}"] = {"weights": [round(float(w), 4) for w in weights], "validation": val, "test": test}
         print(f"{label:70s} {rule:12s} val {val['in_scope_accuracy']:6.2f} / {val['oos_recall']:5.1f}   "
               f"test {test['in_scope_accuracy']:6.2f} / {test['oos_recall']:5.1f}", flush=True)  # fmt: skip
-    ceiling = test_ceiling(s)
-    rows[f"{label} | ceiling on test (not a rule)"] = {"weights": [round(float(w), 4) for w in weights], "test": ceiling}
-    print(f"{label:70s} {'ceiling':12s} {'':21s}test {ceiling['in_scope_accuracy']:6.2f} / {ceiling['oos_recall']:5.1f}")
+    top = test_ceiling(s)
+    rows[f"{label} | ceiling on test (not a rule)"] = {"weights": [round(float(w), 4) for w in weights], "test": top}
+    print(f"{label:70s} {'ceiling':12s} {'':21s}test {top['in_scope_accuracy']:6.2f} / {top['oos_recall']:5.1f}")
 json.dump(rows, open(f"{CACHE}/thresholds{MODE}.json", "w"), indent=1)
