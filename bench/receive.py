@@ -1,13 +1,13 @@
 """CPU a stored visitor's message costs: message_receive in this process, and its PostgreSQL backend.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/charla_bench REDIS_URL=redis://127.0.0.1:6379/6 \
-        CHARLA_INFERENCE_BATCH=1 .venv/bin/python -m bench.receive --messages 600
+        .venv/bin/python -m bench.receive --messages 600
 
 Stores --messages messages round-robin over --conversations new conversations of the demo bot (after a warm-up
 of 50), as the chat consumer's thread does, and reports CPU milliseconds per message of this process (the
 service, psycopg, the stream entry and the metrics) and of the PostgreSQL backend serving it, read with psutil.
 CPU time rather than wall time: on a shared machine the neighbours stretch wall time far more. The messages stay
-pending; with CHARLA_INFERENCE_BATCH=1 their stream entries wait in Redis for an answer_worker.
+pending; their stream entries wait in Redis for an answer_worker.
 """
 
 import argparse

@@ -148,6 +148,23 @@ def start_beat(env: dict[str, str], log: Path, schedule: Path) -> subprocess.Pop
     )
 
 
+def start_ready_sweep(prefix: str, env: dict[str, str], logs: Path, schedule: Path) -> list[subprocess.Popen]:
+    """Beat and a Celery worker on queue `default`, which runs beat's requeue sweep, returned once the worker says
+    it is ready and beat has started (importing the app can take a minute on a busy machine). Logs:
+    `jobs-{prefix}.log` and `beat-{prefix}.log` under `logs`."""
+    logs_and_offsets = [(log, log.stat().st_size if log.exists() else 0)
+                        for log in (logs / f"jobs-{prefix}.log", logs / f"beat-{prefix}.log")]  # fmt: skip
+    processes = [start_worker(f"{prefix}-jobs", env, logs_and_offsets[0][0]),
+                 start_beat(env, logs_and_offsets[1][0], schedule)]  # fmt: skip
+    try:
+        for (log, offset), needle in zip(logs_and_offsets, (" ready.", "beat: Starting")):
+            wait_for_log(log, needle, offset)
+    except TimeoutError:
+        stop_all(processes)
+        raise
+    return processes
+
+
 def start_redis(port: int, log: Path) -> subprocess.Popen:
     """A Redis server of the test's own, without persistence: stopping it loses everything it held."""
     process = subprocess.Popen(

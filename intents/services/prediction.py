@@ -8,8 +8,8 @@ from pathlib import Path
 from django.conf import settings
 
 from ..classifier import IntentClassifier, Prediction, configure_threads
-from ..models import ModelVersion
 from ..classifier.storage import ArtifactError
+from ..models import ModelVersion
 from ..selectors import production_version_id, production_version_ids
 from .artifacts import artifact_local_path
 

@@ -11,7 +11,16 @@ import time
 
 import pytest
 
-from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_answer_workers, start_redis, start_worker, stop, stop_all
+from tests.live import (
+    free_port,
+    stack_env,
+    start_daphne,
+    start_ready_answer_workers,
+    start_ready_sweep,
+    start_redis,
+    stop,
+    stop_all,
+)
 
 from .ledger import tally
 from .postgres import Cluster
@@ -49,8 +58,7 @@ async def _restart_under_load(cluster: Cluster, logs, tmp_path) -> tuple[list[Ta
         })  # fmt: skip
         processes.append(start_daphne(web_port, env, logs / "daphne-postgres-restart.log"))
         processes += await asyncio.to_thread(start_ready_answer_workers, "postgres-restart", 2, env, logs)
-        processes.append(start_worker("postgres-restart-jobs", env, logs / "jobs-postgres-restart.log"))  # runs beat's sweep
-        processes.append(start_beat(env, logs / "beat-postgres-restart.log", tmp_path / "beat-schedule"))
+        processes += await asyncio.to_thread(start_ready_sweep, "postgres-restart", env, logs, tmp_path / "beat-schedule")
         tabs = [await Tab(f"ws://127.0.0.1:{web_port}/ws/chat/demo/").open() for _ in range(3)]
         for tab in tabs:
             await tab.say("hello")
