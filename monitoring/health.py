@@ -1,5 +1,5 @@
 """Readiness: can this deployment answer? The database, Redis (when configured), every production model and,
-with Redis, the answer workers: at least one ready worker must hold each bot's production version.
+with Redis, the answer workers: at least one ready worker must hold a model of each bot with a production version.
 
 Each check returns (ok, detail). The model check reads each production version's artifact the way a worker
 loads it (manifest and arrays, not the encoder) and remembers the outcome per artifact, keyed by the files'
@@ -80,22 +80,31 @@ def models_check() -> Check:
 def answer_workers_check() -> Check:
     """The answer workers whose heartbeat is current, and the production versions they hold (numbers by bot).
 
-    Fails when a bot's production version is held by no ready worker: its visitors' messages would wait for a
-    worker to start, or for a model to load (no worker has picked up the promotion yet)."""
+    Fails when no ready worker holds any model of a bot that has a production version: its visitors' messages
+    would wait for a worker to start and load it. A bot whose workers still hold the previous version (a
+    promotion they pick up within seconds, loading the new one before they answer with it) is listed under
+    `loading` and does not fail: failing then would take every web replica out of the load balancer at each
+    promotion."""
     workers = workers_ready()
     production = {model.version_id: model for model in selectors.production_models()}
     held: dict[str, set[int]] = {}
+    serving: set[int] = set()  # bots some ready worker holds a model of, whichever version
     for worker in workers:
+        serving.update(int(bot) for bot in worker["versions"])
         for model in (production[pk] for pk in worker["versions"].values() if pk in production):
             held.setdefault(model.bot, set()).add(model.version)
     detail = {"ready": len(workers), "versions": {bot: sorted(versions) for bot, versions in sorted(held.items())}}
-    missing = sorted(f"{m.bot} v{m.version}" for m in production.values() if m.version not in held.get(m.bot, ()))
+    not_held = [m for m in production.values() if m.version not in held.get(m.bot, ())]
+    loading = sorted(f"{m.bot} v{m.version}" for m in not_held if m.bot_id in serving)
+    missing = sorted(f"{m.bot} v{m.version}" for m in not_held if m.bot_id not in serving)
+    if loading:
+        detail["loading"] = loading
     if not production:  # nothing to hold: the models check fails this deployment already
         return True, detail
     if not workers:
         return False, {**detail, "error": "no answer worker is ready: start `manage.py answer_worker`"}
     if missing:
-        return False, {**detail, "error": f"no ready answer worker holds {', '.join(missing)}"}
+        return False, {**detail, "error": f"no ready answer worker holds a model of {', '.join(missing)}"}
     return True, detail
 
 

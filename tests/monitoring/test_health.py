@@ -121,3 +121,27 @@ def test_daphne_in_production_settings_serves_probes_and_names_an_unreachable_da
         assert report["checks"]["models"]["detail"] == "not checked: the database is down"
     finally:
         stop(daphne)
+
+
+@pytest.mark.django_db
+def test_readyz_stays_ready_while_the_workers_pick_up_a_promotion(client, trained_demo_bot):
+    """A ready worker that still holds the bot's previous version (its heartbeat, written by the function the
+    worker uses, names a version that is not the production one) is loading the promoted one: /readyz is 200 and
+    lists it under `loading`, rather than taking every web replica out of the load balancer at each promotion.
+    A worker holding only another bot's model does not count."""
+    from conversations import inference
+
+    production = ModelVersion.objects.get(bot=trained_demo_bot)
+    previous = production.pk + 100_000  # not a production version: what a worker holds until it swaps
+    inference.heartbeat(consumer="test-previous", ready_at=0.0, versions={trained_demo_bot.pk: previous})
+    try:
+        response = client.get("/readyz")
+        workers = response.json()["checks"]["answer_workers"]
+        assert response.status_code == 200 and workers["ok"]
+        assert workers["detail"]["loading"] == ["demo v1"] and workers["detail"]["versions"] == {}
+        inference.heartbeat(consumer="test-previous", ready_at=0.0, versions={trained_demo_bot.pk + 1: previous})
+        response = client.get("/readyz")
+        assert response.status_code == 503 and response.json()["failing"] == ["answer_workers"]
+        assert "demo v1" in response.json()["checks"]["answer_workers"]["detail"]["error"]
+    finally:
+        inference.heartbeat_end(consumer="test-previous")
