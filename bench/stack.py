@@ -7,7 +7,9 @@
 For each mode it starts fresh daphne processes (--web) and N worker processes, runs the scenarios side by
 side (one conversation turn by turn; many conversations at each --rate), and stops everything; the model
 alone is measured in the same run, so every figure is also a ratio. `sustained_turns_per_s` is the best
-throughput among the rates answered with p99 <= 250 ms and nothing lost, duplicated or out of order.
+throughput among the rates answered with p99 <= 250 ms and nothing refused, lost, duplicated or out of order.
+Each load's `errors` counts what is the stack's fault (lost, duplicated, out of order) and `failures` names
+every kind (bench.tally.KINDS), refusals (`busy`, `rate_limited`) and the generator's lag included.
 Everything binds to 127.0.0.1.
 """
 
@@ -161,13 +163,14 @@ def ratios(result: dict) -> dict:
     for mode, runs in result["modes"].items():
         single, loads = runs["single"], runs["loads"]
         passing = [load for load in loads.values() if load["p99_ms"] is not None and load["p99_ms"] <= P99_BAR_MS
-                   and load["lost"] + load["duplicated"] + load["out_of_order"] == 0]  # fmt: skip
+                   and _errors(load) + load.get("refused", 0) == 0]  # fmt: skip
         out[mode] = {
             "turn_p50_minus_model_p50_ms": round(single["p50_ms"] - alone, 2) if single["p50_ms"] else None,
             "turn_p50_over_model_p50": round(single["p50_ms"] / alone, 2) if single["p50_ms"] else None,
             "loads": {
                 str(rate): {"throughput": load["throughput"], "p99_ms": load["p99_ms"],
-                            "errors": load["lost"] + load["duplicated"] + load["out_of_order"],
+                            "errors": _errors(load), "refused": load.get("refused", 0),
+                            "failures": load.get("failures", {}),
                             "cpu_ms_per_turn": (load.get("cpu_ms_per_turn") or {}).get("total")}  # fmt: skip
                 for rate, load in loads.items()
             },
@@ -179,6 +182,11 @@ def ratios(result: dict) -> dict:
             out["batched"]["max_throughput"] / out["celery"]["max_throughput"], 2
         )
     return out
+
+
+def _errors(load: dict) -> int:
+    """The stack's own faults: a message lost (neither answered nor refused), answered twice or out of order."""
+    return load["lost"] + load["duplicated"] + load["out_of_order"]
 
 
 if __name__ == "__main__":

@@ -104,6 +104,29 @@ def _fields(turn: Turn, timings: dict[str, float]) -> dict[str, str | int]:
             "timings": json.dumps(timings)}  # fmt: skip
 
 
+def undelivered_age_s() -> float:
+    """Seconds the oldest entry that no worker has read yet has waited (0: none waits), by Redis's clock.
+
+    Entries a worker read and has not acknowledged (in its batch now, or left by a dead worker until another
+    claims them) are not counted: they are past the group's last-delivered id. Two round trips.
+    """
+    client = stream_client()
+    try:
+        groups = client.xinfo_groups(STREAM)
+    except redis.ResponseError:  # no stream yet: nothing was ever queued
+        return 0.0
+    last = next((g["last-delivered-id"] for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+    start = b"(" + last if isinstance(last, bytes) else f"({last}" if last else "-"
+    pipe = client.pipeline(transaction=False)
+    pipe.xrange(STREAM, min=start, max="+", count=1)
+    pipe.time()
+    oldest, (seconds, microseconds) = pipe.execute()
+    if not oldest:
+        return 0.0
+    added_ms = int(oldest[0][0].split(b"-")[0])
+    return max(0.0, seconds + microseconds / 1e6 - added_ms / 1000)
+
+
 def group_ensure() -> None:
     """Create the consumer group (and the stream) once; reading from the start keeps entries queued before it."""
     try:

@@ -1,19 +1,29 @@
-"""The chat sockets' rate limits (README: Rate limits): messages per visitor, new visitors per client IP.
+"""The chat's limits: messages per visitor and new visitors per client IP (README: Rate limits), and load
+shedding while the answer queue is past capacity (`answer_queue_wait`, for the socket and the REST webhook).
 
-Each check is one `chatbot.ratelimit.rate_hit` (a few Redis round trips) run on a worker thread, so a socket
-waiting for Redis does not hold the event loop that serves every other socket.
+Each check that reads Redis runs on a worker thread, so a socket waiting for Redis does not hold the event loop
+that serves every other socket.
 """
 
+import logging
+import math
+import threading
+import time
 import uuid
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from chatbot.ratelimit import rate_hit, rate_parse, scope_client_ip
 
+from . import inference
 from .tokens import visitor_token_read
 
+logger = logging.getLogger(__name__)
 _hit = sync_to_async(rate_hit, thread_sensitive=False)
+QUEUE_AGE_READ_EVERY_S = 0.1  # one process reads the stream's age at most this often; its sockets share it
+RETRY_AFTER_MAX_S = 30
 
 
 async def new_visitor_wait(*, scope: dict, user_id: int | None, token: str | None) -> int | None:
@@ -30,3 +40,47 @@ async def new_visitor_wait(*, scope: dict, user_id: int | None, token: str | Non
 async def message_wait(*, visitor_id: uuid.UUID) -> int | None:
     """Seconds before this visitor may send another message, or None: this one may be stored."""
     return await _hit(scope="chat.messages", ident=str(visitor_id), rate=rate_parse(settings.CHARLA_RATE_CHAT_MESSAGES))
+
+
+async def answer_queue_wait() -> int | None:
+    """Seconds a client should wait before sending its message again, while the answer queue is past capacity
+    (its oldest unread entry is older than CHARLA_BUSY_QUEUE_AGE_MS), or None: the message may be stored.
+
+    The wait is the queue's age in whole seconds (1 to 30): about the work queued ahead of a new message.
+    """
+    threshold_s = settings.CHARLA_BUSY_QUEUE_AGE_MS / 1000
+    if threshold_s <= 0 or not settings.REDIS_URL:
+        return None
+    age = _queue_age.fresh()
+    if age is None:
+        age = await sync_to_async(_queue_age.read, thread_sensitive=False)()
+    return None if age <= threshold_s else min(RETRY_AFTER_MAX_S, max(1, math.ceil(age)))
+
+
+class _QueueAge:
+    """The answer stream's undelivered age, read from Redis at most every QUEUE_AGE_READ_EVERY_S per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read_at = -math.inf
+        self._age = 0.0
+
+    def fresh(self) -> float | None:
+        return self._age if time.monotonic() - self._read_at < QUEUE_AGE_READ_EVERY_S else None
+
+    def read(self) -> float:
+        with self._lock:  # threads that queued behind a read take its result
+            if (age := self.fresh()) is not None:
+                return age
+            try:
+                self._age = inference.undelivered_age_s()
+            except (RedisError, OSError) as error:
+                # Fail open, as the rate limits do: with Redis down nothing can be queued to measure, and the
+                # message is still stored in PostgreSQL and answered once Redis is back.
+                logger.warning("answer queue age not read, Redis unreachable: %s", error)
+                self._age = 0.0
+            self._read_at = time.monotonic()
+            return self._age
+
+
+_queue_age = _QueueAge()

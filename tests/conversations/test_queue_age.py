@@ -1,0 +1,80 @@
+"""The shedding signal on a real Redis: the age of the oldest answer-stream entry no worker has read yet."""
+
+import pytest
+
+from conversations import inference, limits
+
+
+@pytest.fixture
+def stream(settings, monkeypatch):
+    """An empty answer stream in the test's Redis database, and a fresh per-process cache of its age."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    client = inference.stream_client()
+    client.delete(inference.STREAM)
+    monkeypatch.setattr(limits, "_queue_age", limits._QueueAge())
+    yield client
+    client.delete(inference.STREAM)
+
+
+def add_aged(client, seconds: float) -> None:
+    """An entry whose id says it was added `seconds` ago, by Redis's clock (the id is its time in ms)."""
+    now_s, now_us = client.time()
+    added_ms = int(now_s * 1000 + now_us / 1000 - seconds * 1000)
+    turn = inference.Turn(message_id=0, conversation_id="00000000-0000-0000-0000-000000000000", bot_id=0, text="hi")
+    client.xadd(inference.STREAM, inference._fields(turn, {}), id=f"{added_ms}-0")
+
+
+def test_no_stream_and_an_empty_stream_are_not_old(stream):
+    """Nothing ever queued, or every entry done: age 0."""
+    assert inference.undelivered_age_s() == 0.0
+    inference.group_ensure()
+    assert inference.undelivered_age_s() == 0.0
+
+
+def test_the_oldest_unread_entry_gives_the_age_with_or_without_a_group(stream):
+    """Before any worker created the group every entry is unread; after, those past its last-delivered id are."""
+    add_aged(stream, 5.0)
+    add_aged(stream, 1.0)
+    assert 4.9 <= inference.undelivered_age_s() <= 6.0
+    inference.group_ensure()
+    assert 4.9 <= inference.undelivered_age_s() <= 6.0
+
+
+def test_entries_a_worker_took_do_not_count_even_if_it_died_with_them(stream):
+    """A dead worker's entries stay pending until claimed (CHARLA_INFERENCE_CLAIM_IDLE); they must not make the
+    site refuse everything: only entries no worker has read yet count."""
+    inference.group_ensure()
+    add_aged(stream, 20.0)
+    add_aged(stream, 10.0)
+    taken = inference.entries_read(consumer="dead-worker", count=1, block_ms=0)
+    assert len(taken) == 1
+    assert 9.9 <= inference.undelivered_age_s() <= 11.0  # the 20 s one is pending with the dead worker
+    inference.entries_read(consumer="dead-worker", count=1, block_ms=0)
+    assert inference.undelivered_age_s() == 0.0
+    assert stream.xpending(inference.STREAM, inference.GROUP)["pending"] == 2
+
+
+@pytest.mark.asyncio
+async def test_a_message_waits_only_while_the_queue_is_older_than_the_threshold(stream, settings):
+    """Under CHARLA_BUSY_QUEUE_AGE_MS: no wait. Over it: the queue's age in whole seconds. 0 turns shedding off."""
+    settings.CHARLA_BUSY_QUEUE_AGE_MS = 2000
+    add_aged(stream, 1.0)
+    assert await limits.answer_queue_wait() is None
+    stream.delete(inference.STREAM)
+    add_aged(stream, 3.2)
+    limits._queue_age = limits._QueueAge()
+    assert await limits.answer_queue_wait() == 4
+    settings.CHARLA_BUSY_QUEUE_AGE_MS = 0
+    assert await limits.answer_queue_wait() is None
+
+
+@pytest.mark.asyncio
+async def test_the_age_is_read_at_most_every_100_ms_per_process(stream, settings):
+    """Sockets of one process share one reading: an entry queued just after it is seen at the next one."""
+    settings.CHARLA_BUSY_QUEUE_AGE_MS = 500
+    assert await limits.answer_queue_wait() is None
+    add_aged(stream, 60.0)
+    assert await limits.answer_queue_wait() is None  # the reading of a moment ago
+    limits._queue_age._read_at -= limits.QUEUE_AGE_READ_EVERY_S
+    assert await limits.answer_queue_wait() == limits.RETRY_AFTER_MAX_S
