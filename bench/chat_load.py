@@ -236,6 +236,9 @@ def print_table(result: dict) -> None:
     print(f"{'failures by kind':>22}  {'none' if not result['failures'] else ''}")
     for kind, count in result["failures"].items():
         print(f"{kind:>40}  {count}")
+    if any(kind == "rate_limited" or kind.endswith(":rate_limited") for kind in result["failures"]):
+        print("  the chat's rate limits refused messages or visitors: one generator is one address with few visitors;"
+              " start the stack with CHARLA_RATE_CHAT_MESSAGES=off CHARLA_RATE_CHAT_VISITORS=off (bench.stack does)")
     lag = result["generator"]
     print(f"{'generator lag':>22}  p50 {lag['lag_p50_ms']} ms  p99 {lag['lag_p99_ms']} ms  max {lag['lag_max_ms']} ms")
     for name, values in result["stages"].items():

@@ -48,6 +48,7 @@ class Entry:
     id: str
     turn: Turn
     timings: dict[str, float]
+    queued_ms: int = 0  # when it was first queued, by Redis's clock (its first entry's id): a requeue keeps it
 
     @property
     def message_id(self) -> int:
@@ -104,8 +105,10 @@ def _fields(turn: Turn, timings: dict[str, float]) -> dict[str, str | int]:
             "timings": json.dumps(timings)}  # fmt: skip
 
 
-def undelivered_age_s() -> float:
-    """Seconds the oldest entry that no worker has read yet has waited (0: none waits), by Redis's clock.
+def undelivered_age_s(*, scan: int = 32) -> float:
+    """Seconds the longest-waiting message among the stream's first `scan` entries that no worker has read yet has
+    been queued (0: none waits), by Redis's clock. A message queued again behind its earlier turn (`entries_requeue`)
+    counts from its first queueing, so waiting turns cannot hide the queue's real age behind fresh entry ids.
 
     Entries a worker read and has not acknowledged (in its batch now, or left by a dead worker until another
     claims them) are not counted: they are past the group's last-delivered id. Two round trips.
@@ -118,13 +121,13 @@ def undelivered_age_s() -> float:
     last = next((g["last-delivered-id"] for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
     start = b"(" + last if isinstance(last, bytes) else f"({last}" if last else "-"
     pipe = client.pipeline(transaction=False)
-    pipe.xrange(STREAM, min=start, max="+", count=1)
+    pipe.xrange(STREAM, min=start, max="+", count=scan)
     pipe.time()
-    oldest, (seconds, microseconds) = pipe.execute()
-    if not oldest:
+    waiting, (seconds, microseconds) = pipe.execute()
+    if not waiting:
         return 0.0
-    added_ms = int(oldest[0][0].split(b"-")[0])
-    return max(0.0, seconds + microseconds / 1e6 - added_ms / 1000)
+    queued_ms = min(int(fields.get(b"queued") or _id_ms(entry_id)) for entry_id, fields in waiting)
+    return max(0.0, seconds + microseconds / 1e6 - queued_ms / 1000)
 
 
 def group_ensure() -> None:
@@ -159,7 +162,7 @@ def entries_requeue(entries: list[Entry]) -> None:
         return
     pipe = stream_client().pipeline()
     for entry in entries:
-        pipe.xadd(STREAM, _fields(entry.turn, entry.timings))
+        pipe.xadd(STREAM, {**_fields(entry.turn, entry.timings), "queued": entry.queued_ms or _id_ms(entry.id)})
     pipe.execute()
     entries_done(entries)
 
@@ -196,4 +199,10 @@ def _entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
     entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     turn = Turn(message_id=int(fields[b"message"]), conversation_id=fields[b"conversation"].decode(),
                 bot_id=int(fields[b"bot"]), text=fields[b"text"].decode())  # fmt: skip
-    return Entry(id=entry_id, turn=turn, timings=json.loads(fields.get(b"timings", b"{}")))
+    timings = json.loads(fields.get(b"timings", b"{}"))
+    return Entry(id=entry_id, turn=turn, timings=timings, queued_ms=int(fields.get(b"queued") or _id_ms(entry_id)))
+
+
+def _id_ms(entry_id: bytes | str) -> int:
+    """The Redis time, in ms, at which a stream entry was added: the first part of its id."""
+    return int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])

@@ -78,3 +78,15 @@ async def test_the_age_is_read_at_most_every_100_ms_per_process(stream, settings
     assert await limits.answer_queue_wait() is None  # the reading of a moment ago
     limits._queue_age._read_at -= limits.QUEUE_AGE_READ_EVERY_S
     assert await limits.answer_queue_wait() == limits.RETRY_AFTER_MAX_S
+
+
+def test_a_message_queued_again_behind_its_earlier_turn_keeps_its_first_queueing_time(stream):
+    """`entries_requeue` adds a new entry (a fresh id) for a turn that waited; the age still counts from the first."""
+    inference.group_ensure()
+    add_aged(stream, 8.0)
+    [entry] = inference.entries_read(consumer="worker", count=1, block_ms=0)
+    assert inference.undelivered_age_s() == 0.0
+    inference.entries_requeue([entry])
+    assert 7.9 <= inference.undelivered_age_s() <= 9.0
+    [again] = inference.entries_read(consumer="worker", count=1, block_ms=0)
+    assert again.turn == entry.turn and again.queued_ms == entry.queued_ms
