@@ -35,7 +35,8 @@ def manage(*args: str, env: dict[str, str]) -> None:
 
 
 def workers_start(mode: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    """`celery`: one prefork Celery worker with `count` children. `batched`: `count` answer_worker processes."""
+    """`celery`: one prefork Celery worker with `count` children. `batched` (and `unshed`, the same without load
+    shedding): `count` answer_worker processes."""
     if mode == "celery":
         command = [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", "inference,default", "--pool=prefork",
                    f"--concurrency={count}", "-n", "bench@%h", "--without-gossip", "--without-mingle",
@@ -56,9 +57,11 @@ def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
     from tests.live import start_daphne, stop
 
     # One load generator is one client address sending many visitors' messages: the chat's rate limits are off.
-    env = {**os.environ, "CHARLA_INFERENCE_BATCH": "1" if mode == "batched" else "0", "PYTHONUNBUFFERED": "1",
+    env = {**os.environ, "CHARLA_INFERENCE_BATCH": "0" if mode == "celery" else "1", "PYTHONUNBUFFERED": "1",
            "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000", "CHARLA_RATE_CHAT_MESSAGES": "off",
            "CHARLA_RATE_CHAT_VISITORS": "off"}  # fmt: skip
+    if mode == "unshed":  # the batched path with load shedding off: the baseline shedding is compared with
+        env["CHARLA_BUSY_QUEUE_AGE_MS"] = "0"
     webs = [start_daphne(port + i, env, logs / f"daphne-{mode}-{i}.log") for i in range(web)]
     answerers = workers_start(mode, workers, env, logs)
     parts = {
@@ -123,7 +126,8 @@ def scenarios(urls: list[str], parts: dict[str, cpu.Finder], args: argparse.Name
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modes", default="celery,batched")
+    parser.add_argument("--modes", default="celery,batched",
+                        help="comma-separated: celery, batched, unshed (batched with CHARLA_BUSY_QUEUE_AGE_MS=0)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--rate", type=lambda value: [float(r) for r in value.split(",")], default=[100.0],
@@ -177,11 +181,21 @@ def ratios(result: dict) -> dict:
             "sustained_turns_per_s": max((load["throughput"] for load in passing), default=None),
             "max_throughput": max(load["throughput"] for load in loads.values()),
         }
+    if {"unshed", "batched"} <= out.keys():
+        shed = out["batched"]["loads"]
+        out["batched_over_unshed"] = {rate: _over(shed[rate], load) for rate, load in out["unshed"]["loads"].items()
+                                      if rate in shed}  # fmt: skip
     if {"celery", "batched"} <= out.keys() and out["celery"]["max_throughput"]:
         out["batched_over_celery_throughput"] = round(
             out["batched"]["max_throughput"] / out["celery"]["max_throughput"], 2
         )
     return out
+
+
+def _over(shed: dict, unshed: dict) -> dict[str, float | None]:
+    """Shedding's effect at one rate: p99 of the answered and answers/s, each over the run without shedding."""
+    return {key: round(shed[key] / unshed[key], 2) if shed[key] is not None and unshed[key] else None
+            for key in ("p99_ms", "throughput")}  # fmt: skip
 
 
 def _errors(load: dict) -> int:

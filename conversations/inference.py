@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import redis
@@ -105,10 +105,18 @@ def _fields(turn: Turn, timings: dict[str, float]) -> dict[str, str | int]:
             "timings": json.dumps(timings)}  # fmt: skip
 
 
-def undelivered_age_s(*, scan: int = 32) -> float:
-    """Seconds the longest-waiting message among the stream's first `scan` entries that no worker has read yet has
-    been queued (0: none waits), by Redis's clock. A message queued again behind its earlier turn (`entries_requeue`)
-    counts from its first queueing, so waiting turns cannot hide the queue's real age behind fresh entry ids.
+@dataclass(frozen=True)
+class QueueState:
+    """What waits on the stream for a worker: no worker has read these entries yet."""
+
+    age_s: float  # how long the longest-waiting of them has been queued (0: none waits), by Redis's clock
+    waiting: int | None  # how many (XINFO GROUPS' lag; None when Redis cannot tell, or no group yet)
+    read: int | None  # entries the group has handed to workers so far (entries-read): their pace, over time
+
+
+def queue_state(*, scan: int = 32) -> QueueState:
+    """The stream's unread entries. The age is the longest wait among the first `scan`; a message queued again
+    behind its earlier turn (`entries_requeue`) counts from its first queueing, so a fresh entry id cannot hide it.
 
     Entries a worker read and has not acknowledged (in its batch now, or left by a dead worker until another
     claims them) are not counted: they are past the group's last-delivered id. Two round trips.
@@ -117,17 +125,19 @@ def undelivered_age_s(*, scan: int = 32) -> float:
     try:
         groups = client.xinfo_groups(STREAM)
     except redis.ResponseError:  # no stream yet: nothing was ever queued
-        return 0.0
-    last = next((g["last-delivered-id"] for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+        return QueueState(age_s=0.0, waiting=0, read=None)
+    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), {})
+    last = group.get("last-delivered-id")
     start = b"(" + last if isinstance(last, bytes) else f"({last}" if last else "-"
     pipe = client.pipeline(transaction=False)
     pipe.xrange(STREAM, min=start, max="+", count=scan)
     pipe.time()
-    waiting, (seconds, microseconds) = pipe.execute()
-    if not waiting:
-        return 0.0
-    queued_ms = min(int(fields.get(b"queued") or _id_ms(entry_id)) for entry_id, fields in waiting)
-    return max(0.0, seconds + microseconds / 1e6 - queued_ms / 1000)
+    unread, (seconds, microseconds) = pipe.execute()
+    state = QueueState(age_s=0.0, waiting=group.get("lag"), read=group.get("entries-read"))
+    if not unread:
+        return state
+    queued_ms = min(int(fields.get(b"queued") or _id_ms(entry_id)) for entry_id, fields in unread)
+    return replace(state, age_s=max(0.0, seconds + microseconds / 1e6 - queued_ms / 1000))
 
 
 def group_ensure() -> None:

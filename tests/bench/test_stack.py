@@ -32,3 +32,17 @@ def test_sustained_throughput_is_the_best_run_within_the_p99_bar_and_without_err
     assert out["batched"]["loads"]["150.0"]["errors"] == 1
     assert out["celery"]["sustained_turns_per_s"] is None
     assert out["batched_over_celery_throughput"] == round(150.0 / 40.0, 2)
+
+
+def test_shedding_is_compared_with_the_same_rates_run_without_it():
+    """`unshed` (batched, shedding off) is the same run's baseline: p99 and throughput of `batched` over it."""
+    result = {
+        "model_alone": {"p50_ms": 5.0},
+        "modes": {
+            "unshed": {"single": {"p50_ms": 20.0}, "loads": {150.0: _load(28.0, 23000.0, lost=600)}},
+            "batched": {"single": {"p50_ms": 20.0}, "loads": {150.0: _load(42.0, 4600.0, refused=900)}},
+        },
+    }
+    out = ratios(result)
+    assert out["batched_over_unshed"] == {"150.0": {"p99_ms": 0.2, "throughput": 1.5}}
+    assert out["batched"]["loads"]["150.0"]["errors"] == 0 and out["unshed"]["loads"]["150.0"]["errors"] == 600
