@@ -48,7 +48,7 @@ async def answer_queue_wait() -> int | None:
     """Seconds a client should wait before sending its message again, while the answer queue is past capacity
     (a new message would wait longer than CHARLA_BUSY_QUEUE_AGE_MS for a worker), or None: it may be stored.
 
-    The wait is the queue's in whole seconds (1 to 30): about the work queued ahead of a new message.
+    The wait is the queue's expected wait in whole seconds (1 to 30): about the work queued ahead of a new message.
     """
     threshold_s = settings.CHARLA_BUSY_QUEUE_AGE_MS / 1000
     if threshold_s <= 0 or not settings.REDIS_URL:
