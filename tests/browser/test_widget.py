@@ -498,7 +498,7 @@ def test_a_message_refused_as_busy_is_sent_again_after_retry_after(bot, busy_cha
     while not (busy := [f for f in frames if f["type"] == "busy"]):
         assert time.monotonic() < deadline, "no busy frame"
         page.wait_for_timeout(50)
-    assert 3 <= busy[0]["retry_after"] <= 5 and isinstance(busy[0]["client_id"], str)
+    assert 3 <= busy[0]["retry_after"] <= 30 and isinstance(busy[0]["client_id"], str)  # the queue's age, >= 3 s
     assert not Message.objects.exists()
     client.xdel(inference.STREAM, stale_id)  # the queue drained
     worker = start_answer_worker(busy_charla.env, stack_logs / "busy-answer-worker.log")
