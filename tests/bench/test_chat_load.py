@@ -1,4 +1,5 @@
-"""The load client names why a conversation did not start (bench.tally.KINDS), against real sockets."""
+"""The load clients name why a conversation did not start or a post was refused (bench.tally.KINDS), against real
+sockets."""
 
 import asyncio
 
@@ -29,3 +30,36 @@ def test_a_handshake_answered_with_an_http_status_is_rejected_with_that_status()
             return await connect(f"ws://127.0.0.1:{port}/ws/chat/demo/", ORIGIN)
 
     assert asyncio.run(scenario()) == "handshake_rejected:403"
+
+
+def test_a_rest_refusal_is_named_by_status_and_the_api_errors_code():
+    """bench.rest_turns counts a refused post as `<status>:<code>` (503:busy), read from a real HTTP answer."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import requests
+
+    from bench.rest_turns import _failure_kind
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.dumps({"code": "busy", "message": "The bot is busy.", "retry_after": 2}).encode()
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Retry-After", "2")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        response = requests.post(f"http://127.0.0.1:{server.server_port}/webhooks/rest/webhook", json={}, timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _failure_kind(response) == "503:busy"
