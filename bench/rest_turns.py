@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/charla_bench REDIS_URL=redis://127.0.0.1:6379/6 \
         .venv/bin/python -m bench.rest_turns --senders 4 --duration 15 --json bench/results/rest_turns.json
 
-Starts daphne and a Celery worker (bench.stack), then runs the same closed loop twice: --senders conversations,
+Starts daphne and answer workers (bench.stack), then runs the same closed loop twice: --senders conversations,
 each sending its next message when the previous one is answered, over the chat socket (bench.chat_load) and over
 POST /webhooks/rest/webhook (one HTTP connection per sender, an API key of the demo bot). Reports p50/p99 of
 each and their ratios; the WebSocket run is the baseline. Everything binds to 127.0.0.1.
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4, help="conversations in flight, one message each")
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds of each run")
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--workers", type=int, default=2, help="Celery prefork children")
+    parser.add_argument("--workers", type=int, default=2, help="answer worker processes")
     parser.add_argument("--port", type=int, default=8775)
     parser.add_argument("--skip-setup", action="store_true", help="the database is migrated and the demo trained")
     parser.add_argument("--json")
@@ -104,7 +104,7 @@ def main() -> None:
     key = api_key()
     logs = ROOT / "bench" / "results" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    with stack("celery", args.workers, args.port, logs) as (urls, _):
+    with stack("batched", args.workers, args.port, logs) as (urls, _):
         websocket = chat_load.main(["--url", urls[0], "--conversations", str(args.senders), "--closed",
                                     "--rate", "1000", "--duration", str(args.duration),
                                     "--warmup", str(args.warmup)])  # fmt: skip

@@ -1,10 +1,11 @@
 """Start a local stack (daphne + workers on PostgreSQL/Redis), load it with bench.chat_load, stop it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/charla_bench REDIS_URL=redis://127.0.0.1:6379/6 \
-        .venv/bin/python -m bench.stack --modes celery,batched --workers 2 --web 2 --rate 60,90,120 \
+        .venv/bin/python -m bench.stack --workers 2 --web 2 --rate 60,90,120 \
         --duration 15 --json bench/results/stack.json
 
-For each mode it starts fresh daphne processes (--web) and N worker processes, runs the scenarios side by
+For each mode (`batched`, the answer workers; `unshed`, the same with load shedding off, as the same run's
+baseline) it starts fresh daphne processes (--web) and N answer worker processes, runs the scenarios side by
 side (one conversation turn by turn; many conversations at each --rate), and stops everything; the model
 alone is measured in the same run, so every figure is also a ratio. `sustained_turns_per_s` is the best
 throughput among the rates answered with p99 <= 250 ms and nothing refused, lost, duplicated or out of order.
@@ -34,15 +35,8 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def workers_start(mode: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    """`celery`: one prefork Celery worker with `count` children. `batched` (and `unshed`, the same without load
-    shedding): `count` answer_worker processes."""
-    if mode == "celery":
-        command = [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", "inference,default", "--pool=prefork",
-                   f"--concurrency={count}", "-n", "bench@%h", "--without-gossip", "--without-mingle",
-                   "--loglevel=WARNING"]  # fmt: skip
-        return [subprocess.Popen(command, cwd=ROOT, env=env, stdout=(logs / "celery.log").open("ab"),
-                                 stderr=subprocess.STDOUT)]  # fmt: skip
+def workers_start(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
+    """`count` answer_worker processes."""
     return [
         subprocess.Popen([PYTHON, "manage.py", "answer_worker"], cwd=ROOT, env=env,
                          stdout=(logs / f"answer-worker-{i}.log").open("ab"), stderr=subprocess.STDOUT)
@@ -57,13 +51,13 @@ def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
     from tests.live import start_daphne, stop
 
     # One load generator is one client address sending many visitors' messages: the chat's rate limits are off.
-    env = {**os.environ, "CHARLA_INFERENCE_BATCH": "0" if mode == "celery" else "1", "PYTHONUNBUFFERED": "1",
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000", "CHARLA_RATE_CHAT_MESSAGES": "off",
            "CHARLA_RATE_CHAT_VISITORS": "off"}  # fmt: skip
     if mode == "unshed":  # the batched path with load shedding off: the baseline shedding is compared with
         env["CHARLA_BUSY_QUEUE_AGE_MS"] = "0"
     webs = [start_daphne(port + i, env, logs / f"daphne-{mode}-{i}.log") for i in range(web)]
-    answerers = workers_start(mode, workers, env, logs)
+    answerers = workers_start(workers, env, logs)
     parts = {
         "web": cpu.process_trees([process.pid for process in webs]),
         "workers": cpu.process_trees([process.pid for process in answerers]),
@@ -126,8 +120,8 @@ def scenarios(urls: list[str], parts: dict[str, cpu.Finder], args: argparse.Name
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modes", default="celery,batched",
-                        help="comma-separated: celery, batched, unshed (batched with CHARLA_BUSY_QUEUE_AGE_MS=0)")
+    parser.add_argument("--modes", default="batched",
+                        help="comma-separated: batched, unshed (batched with load shedding off)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--rate", type=lambda value: [float(r) for r in value.split(",")], default=[100.0],
@@ -185,10 +179,6 @@ def ratios(result: dict) -> dict:
         shed = out["batched"]["loads"]
         out["batched_over_unshed"] = {rate: _over(shed[rate], load) for rate, load in out["unshed"]["loads"].items()
                                       if rate in shed}  # fmt: skip
-    if {"celery", "batched"} <= out.keys() and out["celery"]["max_throughput"]:
-        out["batched_over_celery_throughput"] = round(
-            out["batched"]["max_throughput"] / out["celery"]["max_throughput"], 2
-        )
     return out
 
 

@@ -18,7 +18,7 @@ from intents.services import api_key_create
 from tests.live import free_port, open_chat, stack_env, start_answer_worker, start_daphne, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-SHEDDING = {"CHARLA_INFERENCE_BATCH": "1", "CHARLA_BUSY_QUEUE_AGE_MS": "400"}
+SHEDDING = {"CHARLA_BUSY_QUEUE_AGE_MS": "400"}
 
 
 @pytest.fixture(scope="module")

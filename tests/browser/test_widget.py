@@ -1,6 +1,6 @@
 """The widget and the iframe in a real browser (Debian's chromium driven by Playwright), on a third-party page.
 
-One daphne (restartable), one Celery worker and one chromium for the whole module. The "customer site" is a
+One daphne (restartable), one answer worker and one chromium for the whole module. The "customer site" is a
 second HTTP server on another port: reached as 127.0.0.1 it is an origin configured for the bot, reached as
 localhost it is a foreign one.
 """
@@ -16,10 +16,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect, sync_playwright
 
-from conversations import inference
 from conversations.models import Message
 from conversations.services.handoff import agent_message_send, handoff_take
-from tests.live import ROOT, free_port, stack_env, start_answer_worker, start_daphne, stop
+from tests.live import ROOT, free_port, stack_env, start_daphne, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -465,48 +464,3 @@ def test_a_message_refused_by_the_rate_limit_is_sent_again_after_retry_after(bot
     assert page.locator('#messages [data-role="user"] .msg__bubble').all_text_contents() == texts
     assert list(Message.objects.filter(role="user").order_by("seq").values_list("text", flat=True)) == texts
     assert Message.objects.filter(reply_to__text__in=texts).count() == 3
-
-
-@pytest.fixture
-def busy_charla(stack_logs):
-    """A second daphne queueing answers on the Redis stream, shedding once the queue is 500 ms old; no worker yet."""
-    server = Charla(stack_logs)
-    server.env = {**server.env, "CHARLA_INFERENCE_BATCH": "1", "CHARLA_BUSY_QUEUE_AGE_MS": "500"}
-    server.log = stack_logs / "busy-daphne.log"
-    server.start()
-    inference.stream_client().delete(inference.STREAM)
-    yield server
-    server.stop()
-    inference.stream_client().delete(inference.STREAM)
-
-
-def test_a_message_refused_as_busy_is_sent_again_after_retry_after(bot, busy_charla, stack_logs, context):
-    """An answer queue 3 s old: the chat page's message gets `busy` and stays "Sending…"; once the queue is
-    young again, the widget's code sends it again after `retry_after`, and it is stored and answered once."""
-    client = inference.stream_client()
-    now_s, now_us = client.time()
-    stale = inference.Turn(message_id=0, conversation_id="00000000-0000-0000-0000-000000000000", bot_id=0, text="x")
-    aged_ms = now_s * 1000 + now_us // 1000 - 3000
-    stale_id = client.xadd(inference.STREAM, inference._fields(stale, {}), id=f"{aged_ms}-0")
-    page = context.new_page()
-    frames = record_frames(page)
-    page.goto(busy_charla.base + "/chat/demo/?lang=en")
-    expect(page.locator("#chat-app")).to_have_attribute("data-state", "open", timeout=WAIT)
-    say(page, "hello")
-    expect(page.locator('#messages [data-status="pending"]')).to_have_count(1, timeout=WAIT)
-    deadline = time.monotonic() + 30
-    while not (busy := [f for f in frames if f["type"] == "busy"]):
-        assert time.monotonic() < deadline, "no busy frame"
-        page.wait_for_timeout(50)
-    assert 3 <= busy[0]["retry_after"] <= 30 and isinstance(busy[0]["client_id"], str)  # the queue's age, >= 3 s
-    assert not Message.objects.exists()
-    client.xdel(inference.STREAM, stale_id)  # the queue drained
-    worker = start_answer_worker(busy_charla.env, stack_logs / "busy-answer-worker.log")
-    try:
-        expect(page.locator('#messages [data-role="bot"]')).to_have_count(1, timeout=WAIT * 2)
-    finally:
-        stop(worker)
-    expect(page.locator('#messages [data-status="pending"]')).to_have_count(0)
-    assert [f["client_id"] for f in frames if f["type"] == "ack"] == [busy[0]["client_id"]]
-    assert list(Message.objects.filter(role="user").values_list("text", flat=True)) == ["hello"]
-    assert Message.objects.filter(reply_to__text="hello").count() == 1
