@@ -18,7 +18,7 @@ def test_sustained_throughput_is_the_best_run_within_the_p99_bar_and_without_err
                 "loads": {60.0: _load(59.8, 80.0), 90.0: _load(89.5, 240.0), 120.0: _load(118.0, 900.0),
                           150.0: _load(149.0, 200.0, out_of_order=1), 180.0: _load(150.0, 210.0, refused=40)},
             },
-            "celery": {"single": {"p50_ms": 30.0}, "loads": {60.0: _load(40.0, 5000.0, lost=300)}},
+            "unshed": {"single": {"p50_ms": 30.0}, "loads": {60.0: _load(40.0, 5000.0, lost=300)}},
         },
     }
     out = ratios(result)
@@ -30,8 +30,8 @@ def test_sustained_throughput_is_the_best_run_within_the_p99_bar_and_without_err
         "cpu_ms_per_turn": None}  # fmt: skip
     assert out["batched"]["turn_p50_minus_model_p50_ms"] == 15.0 and out["batched"]["turn_p50_over_model_p50"] == 4.0
     assert out["batched"]["loads"]["150.0"]["errors"] == 1
-    assert out["celery"]["sustained_turns_per_s"] is None
-    assert out["batched_over_celery_throughput"] == round(150.0 / 40.0, 2)
+    assert out["unshed"]["sustained_turns_per_s"] is None
+    assert out["batched_over_unshed"]["60.0"] == {"p99_ms": round(80.0 / 5000.0, 2), "throughput": round(59.8 / 40, 2)}
 
 
 def test_shedding_is_compared_with_the_same_rates_run_without_it():
