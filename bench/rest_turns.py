@@ -52,12 +52,16 @@ def rest_run(*, base: str, key: str, senders: int, seconds: float, warmup: float
         while (sent := time.monotonic()) < deadline:
             with lock:
                 text = next(texts)
-            response = session.post(f"{base}/webhooks/rest/webhook", json={"sender": name, "message": text},
-                                    timeout=60)  # fmt: skip
+            try:
+                response = session.post(f"{base}/webhooks/rest/webhook", json={"sender": name, "message": text},
+                                        timeout=60)  # fmt: skip
+                kind = None if response.status_code == 200 and len(response.json()) == 1 else _failure_kind(response)
+            except requests.RequestException as error:
+                kind = type(error).__name__  # ConnectionError, ReadTimeout…
             elapsed = (time.monotonic() - sent) * 1000
             with lock:
-                if response.status_code != 200 or len(response.json()) != 1:
-                    failures[str(response.status_code)] = failures.get(str(response.status_code), 0) + 1
+                if kind is not None:
+                    failures[kind] = failures.get(kind, 0) + 1
                 elif sent >= measure_from:
                     latencies.append(elapsed)
 
@@ -67,6 +71,16 @@ def rest_run(*, base: str, key: str, senders: int, seconds: float, warmup: float
         "answered": len(latencies), "failures": failures, "throughput": round(len(latencies) / seconds, 2),
         "p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2),
     }  # fmt: skip
+
+
+def _failure_kind(response: requests.Response) -> str:
+    """`<status>:<the API error's code>` (503:busy, 429:throttled, 504:reply_timeout…), or the status alone."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    return f"{response.status_code}:{code}" if code else str(response.status_code)
 
 
 def main() -> None:
@@ -98,8 +112,8 @@ def main() -> None:
                         seconds=args.duration, warmup=args.warmup)  # fmt: skip
     result = {
         "config": vars(args),
-        "websocket": {k: websocket[k] for k in ("answered", "lost", "duplicated", "out_of_order", "throughput",
-                                                "p50_ms", "p99_ms")},  # fmt: skip
+        "websocket": {k: websocket[k] for k in ("answered", "refused", "lost", "duplicated", "out_of_order",
+                                                "failures", "throughput", "p50_ms", "p99_ms")},  # fmt: skip
         "rest": rest,
     }
     result["ratios"] = {

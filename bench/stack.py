@@ -4,11 +4,14 @@
         .venv/bin/python -m bench.stack --workers 2 --web 2 --rate 60,90,120 \
         --duration 15 --json bench/results/stack.json
 
-For each mode (one is left: `batched`, the answer workers) it starts fresh daphne processes (--web of them on
-one port, through chatbot.serve as `make run` does) and N answer worker processes, runs the scenarios side by
+For each mode (`batched`, the answer workers; `unshed`, the same with load shedding off, as the same run's
+baseline) it starts fresh daphne processes (--web of them on one port, through chatbot.serve as `make run`
+does) and N answer worker processes, runs the scenarios side by
 side (one conversation turn by turn; many conversations at each --rate), and stops everything; the model
 alone is measured in the same run, so every figure is also a ratio. `sustained_turns_per_s` is the best
-throughput among the rates answered with p99 <= 250 ms and nothing lost, duplicated or out of order.
+throughput among the rates answered with p99 <= 250 ms and nothing refused, lost, duplicated or out of order.
+Each load's `errors` counts what is the stack's fault (lost, duplicated, out of order) and `failures` names
+every kind (bench.tally.KINDS), refusals (`busy`, `rate_limited`) and the generator's lag included.
 Everything binds to 127.0.0.1.
 """
 
@@ -64,6 +67,8 @@ def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000", "CHARLA_RATE_CHAT_MESSAGES": "off",
            "CHARLA_RATE_CHAT_VISITORS": "off"}  # fmt: skip
+    if mode == "unshed":  # the batched path with load shedding off: the baseline shedding is compared with
+        env["CHARLA_BUSY_QUEUE_AGE_MS"] = "0"
     webs = [web_start(web, port, env, logs / f"web-{mode}.log")]
     answerers = workers_start(workers, env, logs)
     parts = {
@@ -129,7 +134,8 @@ def scenarios(urls: list[str], parts: dict[str, cpu.Finder], args: argparse.Name
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modes", default="batched", choices=["batched"])
+    parser.add_argument("--modes", default="batched",
+                        help="comma-separated: batched, unshed (batched with load shedding off)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--rate", type=lambda value: [float(r) for r in value.split(",")], default=[100.0],
@@ -170,20 +176,36 @@ def ratios(result: dict) -> dict:
     for mode, runs in result["modes"].items():
         single, loads = runs["single"], runs["loads"]
         passing = [load for load in loads.values() if load["p99_ms"] is not None and load["p99_ms"] <= P99_BAR_MS
-                   and load["lost"] + load["duplicated"] + load["out_of_order"] == 0]  # fmt: skip
+                   and _errors(load) + load.get("refused", 0) == 0]  # fmt: skip
         out[mode] = {
             "turn_p50_minus_model_p50_ms": round(single["p50_ms"] - alone, 2) if single["p50_ms"] else None,
             "turn_p50_over_model_p50": round(single["p50_ms"] / alone, 2) if single["p50_ms"] else None,
             "loads": {
                 str(rate): {"throughput": load["throughput"], "p99_ms": load["p99_ms"],
-                            "errors": load["lost"] + load["duplicated"] + load["out_of_order"],
+                            "errors": _errors(load), "refused": load.get("refused", 0),
+                            "failures": load.get("failures", {}),
                             "cpu_ms_per_turn": (load.get("cpu_ms_per_turn") or {}).get("total")}  # fmt: skip
                 for rate, load in loads.items()
             },
             "sustained_turns_per_s": max((load["throughput"] for load in passing), default=None),
             "max_throughput": max(load["throughput"] for load in loads.values()),
         }
+    if {"unshed", "batched"} <= out.keys():
+        shed = out["batched"]["loads"]
+        out["batched_over_unshed"] = {rate: _over(shed[rate], load) for rate, load in out["unshed"]["loads"].items()
+                                      if rate in shed}  # fmt: skip
     return out
+
+
+def _over(shed: dict, unshed: dict) -> dict[str, float | None]:
+    """Shedding's effect at one rate: p99 of the answered and answers/s, each over the run without shedding."""
+    return {key: round(shed[key] / unshed[key], 2) if shed[key] is not None and unshed[key] else None
+            for key in ("p99_ms", "throughput")}  # fmt: skip
+
+
+def _errors(load: dict) -> int:
+    """The stack's own faults: a message lost (neither answered nor refused), answered twice or out of order."""
+    return load["lost"] + load["duplicated"] + load["out_of_order"]
 
 
 if __name__ == "__main__":

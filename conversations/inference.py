@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import redis
@@ -52,6 +52,7 @@ class Entry:
     id: str
     turn: Turn
     timings: dict[str, float]
+    queued_ms: int = 0  # when it was first queued, by Redis's clock (its first entry's id): a requeue keeps it
 
     @property
     def message_id(self) -> int:
@@ -79,6 +80,41 @@ def entry_add(*, turn: Turn, timings: dict[str, float]) -> None:
 def _fields(turn: Turn, timings: dict[str, float]) -> dict[str, str | int]:
     return {"message": turn.message_id, "conversation": turn.conversation_id, "bot": turn.bot_id, "text": turn.text,
             "timings": json.dumps(timings)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """What waits on the stream for a worker: no worker has read these entries yet."""
+
+    age_s: float  # how long the longest-waiting of them has been queued (0: none waits), by Redis's clock
+    waiting: int | None  # how many (XINFO GROUPS' lag; None when Redis cannot tell, or no group yet)
+    read: int | None  # entries the group has handed to workers so far (entries-read): their pace, over time
+
+
+def queue_state(*, scan: int = 32) -> QueueState:
+    """The stream's unread entries. The age is the longest wait among the first `scan`; a message queued again
+    behind its earlier turn (`entries_requeue`) counts from its first queueing, so a fresh entry id cannot hide it.
+
+    Entries a worker read and has not acknowledged (in its batch now, or left by a dead worker until another
+    claims them) are not counted: they are past the group's last-delivered id. Two round trips.
+    """
+    client = stream_client()
+    try:
+        groups = client.xinfo_groups(STREAM)
+    except redis.ResponseError:  # no stream yet: nothing was ever queued
+        return QueueState(age_s=0.0, waiting=0, read=None)
+    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), {})
+    last = group.get("last-delivered-id")
+    start = b"(" + last if isinstance(last, bytes) else f"({last}" if last else "-"
+    pipe = client.pipeline(transaction=False)
+    pipe.xrange(STREAM, min=start, max="+", count=scan)
+    pipe.time()
+    unread, (seconds, microseconds) = pipe.execute()
+    state = QueueState(age_s=0.0, waiting=group.get("lag"), read=group.get("entries-read"))
+    if not unread:
+        return state
+    queued_ms = min(int(fields.get(b"queued") or _id_ms(entry_id)) for entry_id, fields in unread)
+    return replace(state, age_s=max(0.0, seconds + microseconds / 1e6 - queued_ms / 1000))
 
 
 def group_ensure() -> None:
@@ -113,7 +149,7 @@ def entries_requeue(entries: list[Entry]) -> None:
         return
     pipe = stream_client().pipeline()
     for entry in entries:
-        pipe.xadd(STREAM, _fields(entry.turn, entry.timings))
+        pipe.xadd(STREAM, {**_fields(entry.turn, entry.timings), "queued": entry.queued_ms or _id_ms(entry.id)})
     pipe.execute()
     entries_done(entries)
 
@@ -150,7 +186,13 @@ def _entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
     entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     turn = Turn(message_id=int(fields[b"message"]), conversation_id=fields[b"conversation"].decode(),
                 bot_id=int(fields[b"bot"]), text=fields[b"text"].decode())  # fmt: skip
-    return Entry(id=entry_id, turn=turn, timings=json.loads(fields.get(b"timings", b"{}")))
+    timings = json.loads(fields.get(b"timings", b"{}"))
+    return Entry(id=entry_id, turn=turn, timings=timings, queued_ms=int(fields.get(b"queued") or _id_ms(entry_id)))
+
+
+def _id_ms(entry_id: bytes | str) -> int:
+    """The Redis time, in ms, at which a stream entry was added: the first part of its id."""
+    return int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
 
 
 def heartbeat(*, consumer: str, ready_at: float, versions: dict[int, int]) -> None:

@@ -12,6 +12,10 @@ from tests.live import ROOT, free_port, stack_env, start_answer_worker, start_da
 # ASGI application they import (pytest-django loaded the settings before this file) may use the development key.
 os.environ["CHARLA_DEV"] = "1"
 django_settings.CHARLA_DEV = True
+# Many tests queue messages with no worker running on purpose (answered when one starts): load shedding would refuse
+# them after a second. It is off here and on in the tests of it (tests/test_load_shedding.py and others that set it).
+os.environ["CHARLA_BUSY_QUEUE_AGE_MS"] = "0"
+django_settings.CHARLA_BUSY_QUEUE_AGE_MS = 0
 
 DEMO_BOT_FILE = Path(__file__).resolve().parent.parent / "intents" / "demo" / "demo_bot.json"
 

@@ -138,6 +138,9 @@ CHARLA_INFERENCE_BACKEND = env.str("CHARLA_INFERENCE_BACKEND", default="torch")
 CHARLA_INFERENCE_BATCH_SIZE = env.int("CHARLA_INFERENCE_BATCH_SIZE", default=32)
 CHARLA_INFERENCE_BATCH_WAIT_MS = env.int("CHARLA_INFERENCE_BATCH_WAIT_MS", default=0)
 CHARLA_INFERENCE_CLAIM_IDLE = env.int("CHARLA_INFERENCE_CLAIM_IDLE", default=30)
+# Load shedding (docs/protocol.md: busy): a user message is refused, not stored, while a message queued now would
+# wait longer than this for an answer worker; 0 turns shedding off.
+CHARLA_BUSY_QUEUE_AGE_MS = env.int("CHARLA_BUSY_QUEUE_AGE_MS", default=1000)
 CHARLA_VISITOR_TOKEN_MAX_AGE = env.int("CHARLA_VISITOR_TOKEN_MAX_AGE", default=60 * 60 * 24 * 365)
 
 # Conversation lifecycle (issue 3): sessions, retention, the safety net for lost tasks, fault injection.
