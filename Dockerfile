@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every role of Charla, picked by the container's command (deploy/entrypoint.sh): web (daphne),
-# worker (Celery: inference, default), answer-worker (micro-batched answers), beat, batch, training, migrate.
+# answer-worker (every answer, in micro-batches), jobs (Celery: beat's periodic jobs), beat, batch, training, migrate.
 # CPU build: `docker build -t charla .`; CUDA build for the gpu profile:
 # `docker build --build-arg TORCH_INDEX_URL=https://pypi.org/simple -t charla-gpu .` (PyPI's Linux torch wheels
 # are CUDA builds). See docs/deployment.md.

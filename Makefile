@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 # DJANGO_SECRET_KEY is unset (production images start their processes directly, never through make).
 export CHARLA_DEV ?= 1
 
-.PHONY: run test install worker beat training-worker batch-worker
+.PHONY: run test install worker jobs-worker beat training-worker batch-worker
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,25 +21,35 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Runs the chatbot on http://127.0.0.1:8000/ (plus a Celery worker when REDIS_URL is set).
+# Answer workers `make run` starts with REDIS_URL set: one per core unless told otherwise.
+ANSWER_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Runs the chatbot on http://127.0.0.1:8000/. With REDIS_URL set, also the answer workers (ANSWER_WORKERS of them),
+# a Celery worker with beat for the periodic jobs, and the training and batch workers; without it, answers are
+# made in the web process.
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_bot
 	$(BIN)/python manage.py train_intents --bot demo --if-changed
-	@if [ -n "$$REDIS_URL" ]; then \
-		echo "Starting Celery workers (queues inference, default; training; batch)"; \
-		$(BIN)/celery -A chatbot worker -B -s var/celerybeat-schedule -Q inference,default --pool=prefork --concurrency=2 --loglevel=INFO & \
-		$(BIN)/celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO & \
-		$(BIN)/celery -A chatbot worker -Q batch --pool=solo -n batch@%h --loglevel=INFO & \
-		trap 'kill %1 %2 %3' EXIT INT TERM; \
-		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
-	else \
-		$(BIN)/daphne -b 127.0.0.1 -p 8000 chatbot.asgi:application; \
-	fi
+	@pids=""; \
+	if [ -n "$$REDIS_URL" ]; then \
+		echo "Starting $(ANSWER_WORKERS) answer workers and Celery workers (beat's jobs; training; batch)"; \
+		for n in $$(seq $(ANSWER_WORKERS)); do $(BIN)/python manage.py answer_worker & pids="$$pids $$!"; done; \
+		$(BIN)/celery -A chatbot worker -B -s var/celerybeat-schedule -Q default --pool=solo -n jobs@%h --loglevel=INFO & pids="$$pids $$!"; \
+		$(BIN)/celery -A chatbot worker -Q training --pool=solo -n training@%h --loglevel=INFO & pids="$$pids $$!"; \
+		$(BIN)/celery -A chatbot worker -Q batch --pool=solo -n batch@%h --loglevel=INFO & pids="$$pids $$!"; \
+		trap 'kill $$pids' EXIT INT TERM; \
+	fi; \
+	$(BIN)/python -m chatbot.serve -b 127.0.0.1 -p 8000 chatbot.asgi:application
 
+# Answers visitors' messages from the Redis stream (needs REDIS_URL); run one per core.
 worker: $(STAMP)
-	$(BIN)/celery -A chatbot worker -Q inference,default --pool=prefork --concurrency=2 --loglevel=INFO
+	$(BIN)/python manage.py answer_worker
+
+# Runs the periodic jobs beat queues (queue `default`: requeue sweep, idle close, retention purge…).
+jobs-worker: $(STAMP)
+	$(BIN)/celery -A chatbot worker -Q default --pool=solo -n jobs@%h --loglevel=INFO
 
 # Runs admin-requested training jobs (queue `training`), one at a time, apart from the answering workers.
 training-worker: $(STAMP)
@@ -49,7 +59,8 @@ training-worker: $(STAMP)
 batch-worker: $(STAMP)
 	$(BIN)/celery -A chatbot worker -Q batch --pool=solo -n batch-$$$$@%h --loglevel=INFO
 
-# The periodic jobs (requeue sweep, idle close, retention purge): run exactly one beat per deployment.
+# Queues the periodic jobs (requeue sweep, idle close, retention purge) for `make jobs-worker`: exactly one beat
+# per deployment.
 beat: $(STAMP)
 	mkdir -p var
 	$(BIN)/celery -A chatbot beat -s var/celerybeat-schedule --loglevel=INFO

@@ -4,6 +4,7 @@ On 2 shared cores the stack's capacity is its CPU cost per turn, so bench.stack 
 (web processes, answer workers, PostgreSQL, Redis, the load generator itself) beside the latencies.
 """
 
+import time
 from collections.abc import Callable
 
 import psutil
@@ -14,6 +15,21 @@ Finder = Callable[[], list[psutil.Process]]
 def processes_named(name: str) -> Finder:
     """Every process with this name (PostgreSQL's backends, Redis): also those started during the run."""
     return lambda: [process for process in psutil.process_iter(["name"]) if process.info["name"] == name]
+
+
+def postgres_backends(database: str) -> Finder:
+    """PostgreSQL's backends connected to `database`: on a server that other databases share, their work is
+    left out (so is the server's own background work, the WAL writer's included: a lower bound)."""
+
+    def find() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["name", "cmdline"]):
+            title = " ".join(process.info["cmdline"] or [])
+            if process.info["name"] == "postgres" and f" {database} " in f"{title} ":
+                found.append(process)
+        return found
+
+    return find
 
 
 def this_process() -> Finder:
@@ -61,3 +77,17 @@ def cpu_ms_per_turn(before: dict[str, dict[int, float]], after: dict[str, dict[i
     per_turn = {part: round(1000 * seconds / turns, 2) if turns else None for part, seconds in spent.items()}
     per_turn["total"] = round(1000 * sum(spent.values()) / turns, 2) if turns else None
     return per_turn
+
+
+def settled(find: Finder, *, window_s: float = 1.0, busy_s: float = 0.05, timeout_s: float = 180) -> None:
+    """Return once the processes spent under `busy_s` of CPU in a `window_s` window: started processes have
+    imported and loaded what they load before serving, so that cost is not billed to the first run's turns."""
+    deadline = time.monotonic() + timeout_s
+    last = sum(sum(pids.values()) for pids in cpu_seconds({"all": find}).values())
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        now = sum(sum(pids.values()) for pids in cpu_seconds({"all": find}).values())
+        if now - last < busy_s:
+            return
+        last = now
+    raise TimeoutError(f"still busy after {timeout_s} s")

@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/charla_bench REDIS_URL=redis://127.0.0.1:6379/6 \
         .venv/bin/python -m bench.rest_turns --senders 4 --duration 15 --json bench/results/rest_turns.json
 
-Starts daphne and a Celery worker (bench.stack), then runs the same closed loop twice: --senders conversations,
+Starts daphne and answer workers (bench.stack), then runs the same closed loop twice: --senders conversations,
 each sending its next message when the previous one is answered, over the chat socket (bench.chat_load) and over
 POST /webhooks/rest/webhook (one HTTP connection per sender, an API key of the demo bot). Reports p50/p99 of
 each and their ratios; the WebSocket run is the baseline. Everything binds to 127.0.0.1.
@@ -52,12 +52,16 @@ def rest_run(*, base: str, key: str, senders: int, seconds: float, warmup: float
         while (sent := time.monotonic()) < deadline:
             with lock:
                 text = next(texts)
-            response = session.post(f"{base}/webhooks/rest/webhook", json={"sender": name, "message": text},
-                                    timeout=60)  # fmt: skip
+            try:
+                response = session.post(f"{base}/webhooks/rest/webhook", json={"sender": name, "message": text},
+                                        timeout=60)  # fmt: skip
+                kind = None if response.status_code == 200 and len(response.json()) == 1 else _failure_kind(response)
+            except requests.RequestException as error:
+                kind = type(error).__name__  # ConnectionError, ReadTimeout…
             elapsed = (time.monotonic() - sent) * 1000
             with lock:
-                if response.status_code != 200 or len(response.json()) != 1:
-                    failures[str(response.status_code)] = failures.get(str(response.status_code), 0) + 1
+                if kind is not None:
+                    failures[kind] = failures.get(kind, 0) + 1
                 elif sent >= measure_from:
                     latencies.append(elapsed)
 
@@ -69,12 +73,22 @@ def rest_run(*, base: str, key: str, senders: int, seconds: float, warmup: float
     }  # fmt: skip
 
 
+def _failure_kind(response: requests.Response) -> str:
+    """`<status>:<the API error's code>` (503:busy, 429:throttled, 504:reply_timeout…), or the status alone."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    return f"{response.status_code}:{code}" if code else str(response.status_code)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--senders", type=int, default=4, help="conversations in flight, one message each")
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds of each run")
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--workers", type=int, default=2, help="Celery prefork children")
+    parser.add_argument("--workers", type=int, default=2, help="answer worker processes")
     parser.add_argument("--port", type=int, default=8775)
     parser.add_argument("--skip-setup", action="store_true", help="the database is migrated and the demo trained")
     parser.add_argument("--json")
@@ -90,7 +104,7 @@ def main() -> None:
     key = api_key()
     logs = ROOT / "bench" / "results" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    with stack("celery", args.workers, args.port, logs) as (urls, _):
+    with stack("batched", args.workers, args.port, logs) as (urls, _):
         websocket = chat_load.main(["--url", urls[0], "--conversations", str(args.senders), "--closed",
                                     "--rate", "1000", "--duration", str(args.duration),
                                     "--warmup", str(args.warmup)])  # fmt: skip
@@ -98,8 +112,8 @@ def main() -> None:
                         seconds=args.duration, warmup=args.warmup)  # fmt: skip
     result = {
         "config": vars(args),
-        "websocket": {k: websocket[k] for k in ("answered", "lost", "duplicated", "out_of_order", "throughput",
-                                                "p50_ms", "p99_ms")},  # fmt: skip
+        "websocket": {k: websocket[k] for k in ("answered", "refused", "lost", "duplicated", "out_of_order",
+                                                "failures", "throughput", "p50_ms", "p99_ms")},  # fmt: skip
         "rest": rest,
     }
     result["ratios"] = {

@@ -1,13 +1,17 @@
 """Start a local stack (daphne + workers on PostgreSQL/Redis), load it with bench.chat_load, stop it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/charla_bench REDIS_URL=redis://127.0.0.1:6379/6 \
-        .venv/bin/python -m bench.stack --modes celery,batched --workers 2 --web 2 --rate 60,90,120 \
+        .venv/bin/python -m bench.stack --workers 2 --web 2 --rate 60,90,120 \
         --duration 15 --json bench/results/stack.json
 
-For each mode it starts fresh daphne processes (--web) and N worker processes, runs the scenarios side by
+For each mode (`batched`, the answer workers; `unshed`, the same with load shedding off, as the same run's
+baseline) it starts fresh daphne processes (--web of them on one port, through chatbot.serve as `make run`
+does) and N answer worker processes, runs the scenarios side by
 side (one conversation turn by turn; many conversations at each --rate), and stops everything; the model
 alone is measured in the same run, so every figure is also a ratio. `sustained_turns_per_s` is the best
-throughput among the rates answered with p99 <= 250 ms and nothing lost, duplicated or out of order.
+throughput among the rates answered with p99 <= 250 ms and nothing refused, lost, duplicated or out of order.
+Each load's `errors` counts what is the stack's fault (lost, duplicated, out of order) and `failures` names
+every kind (bench.tally.KINDS), refusals (`busy`, `rate_limited`) and the generator's lag included.
 Everything binds to 127.0.0.1.
 """
 
@@ -19,6 +23,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bench import chat_load, cpu
 from bench.tally import percentile
@@ -32,14 +37,8 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def workers_start(mode: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    """`celery`: one prefork Celery worker with `count` children. `batched`: `count` answer_worker processes."""
-    if mode == "celery":
-        command = [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", "inference,default", "--pool=prefork",
-                   f"--concurrency={count}", "-n", "bench@%h", "--without-gossip", "--without-mingle",
-                   "--loglevel=WARNING"]  # fmt: skip
-        return [subprocess.Popen(command, cwd=ROOT, env=env, stdout=(logs / "celery.log").open("ab"),
-                                 stderr=subprocess.STDOUT)]  # fmt: skip
+def workers_start(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
+    """`count` answer_worker processes."""
     return [
         subprocess.Popen([PYTHON, "manage.py", "answer_worker"], cwd=ROOT, env=env,
                          stdout=(logs / f"answer-worker-{i}.log").open("ab"), stderr=subprocess.STDOUT)
@@ -47,28 +46,42 @@ def workers_start(mode: str, count: int, env: dict[str, str], logs: Path) -> lis
     ]  # fmt: skip
 
 
+def web_start(processes: int, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`processes` daphne processes on one port, as `make run` starts them (chatbot.serve)."""
+    from tests.live import wait_for_port
+
+    command = [PYTHON, "-m", "chatbot.serve", "--processes", str(processes), "--bind", "127.0.0.1",
+               "--port", str(port), "chatbot.asgi:application"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    wait_for_port(port, process)
+    return process
+
+
 @contextmanager
 def stack(mode: str, workers: int, port: int, logs: Path, web: int = 1):
-    """`web` daphne processes on consecutive ports (as a load balancer would spread sockets over them).
-    Yields their URLs and the stack's parts whose CPU a load run measures."""
-    from tests.live import start_daphne, stop
+    """`web` daphne processes sharing one port, as `make run` starts them. Yields the URL and the stack's parts
+    whose CPU a load run measures."""
+    from tests.live import stop
 
     # One load generator is one client address sending many visitors' messages: the chat's rate limits are off.
-    env = {**os.environ, "CHARLA_INFERENCE_BATCH": "1" if mode == "batched" else "0", "PYTHONUNBUFFERED": "1",
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "CHARLA_ALLOWED_ORIGINS": "http://127.0.0.1:8000", "CHARLA_RATE_CHAT_MESSAGES": "off",
            "CHARLA_RATE_CHAT_VISITORS": "off"}  # fmt: skip
-    webs = [start_daphne(port + i, env, logs / f"daphne-{mode}-{i}.log") for i in range(web)]
-    answerers = workers_start(mode, workers, env, logs)
+    if mode == "unshed":  # the batched path with load shedding off: the baseline shedding is compared with
+        env["CHARLA_BUSY_QUEUE_AGE_MS"] = "0"
+    webs = [web_start(web, port, env, logs / f"web-{mode}.log")]
+    answerers = workers_start(workers, env, logs)
     parts = {
         "web": cpu.process_trees([process.pid for process in webs]),
         "workers": cpu.process_trees([process.pid for process in answerers]),
-        "postgres": cpu.processes_named("postgres"),
+        "postgres": cpu.postgres_backends(urlparse(os.environ["DATABASE_URL"]).path.lstrip("/")),
         "redis": cpu.processes_named("redis-server"),
         "load_generator": cpu.this_process(),
     }
     processes = [*webs, *answerers]
     try:
-        yield [f"ws://127.0.0.1:{port + i}/ws/chat/demo/" for i in range(web)], parts
+        cpu.settled(parts["web"])
+        yield [f"ws://127.0.0.1:{port}/ws/chat/demo/"], parts
     finally:
         for process in processes:
             stop(process)
@@ -121,14 +134,16 @@ def scenarios(urls: list[str], parts: dict[str, cpu.Finder], args: argparse.Name
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modes", default="celery,batched")
+    parser.add_argument("--modes", default="batched",
+                        help="comma-separated: batched, unshed (batched with load shedding off)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--rate", type=lambda value: [float(r) for r in value.split(",")], default=[100.0],
                         help="messages/s offered; a comma-separated list sweeps them (e.g. 60,90,120)")  # fmt: skip
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--web", type=int, default=1, help="daphne processes (ports --port, --port+1, …)")
+    parser.add_argument("--web", type=int, default=os.cpu_count() or 1,
+                        help="daphne processes sharing --port (default: one per core, as `make run`)")
     parser.add_argument("--skip-setup", action="store_true", help="the database is migrated and the demo trained")
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -161,24 +176,36 @@ def ratios(result: dict) -> dict:
     for mode, runs in result["modes"].items():
         single, loads = runs["single"], runs["loads"]
         passing = [load for load in loads.values() if load["p99_ms"] is not None and load["p99_ms"] <= P99_BAR_MS
-                   and load["lost"] + load["duplicated"] + load["out_of_order"] == 0]  # fmt: skip
+                   and _errors(load) + load.get("refused", 0) == 0]  # fmt: skip
         out[mode] = {
             "turn_p50_minus_model_p50_ms": round(single["p50_ms"] - alone, 2) if single["p50_ms"] else None,
             "turn_p50_over_model_p50": round(single["p50_ms"] / alone, 2) if single["p50_ms"] else None,
             "loads": {
                 str(rate): {"throughput": load["throughput"], "p99_ms": load["p99_ms"],
-                            "errors": load["lost"] + load["duplicated"] + load["out_of_order"],
+                            "errors": _errors(load), "refused": load.get("refused", 0),
+                            "failures": load.get("failures", {}),
                             "cpu_ms_per_turn": (load.get("cpu_ms_per_turn") or {}).get("total")}  # fmt: skip
                 for rate, load in loads.items()
             },
             "sustained_turns_per_s": max((load["throughput"] for load in passing), default=None),
             "max_throughput": max(load["throughput"] for load in loads.values()),
         }
-    if {"celery", "batched"} <= out.keys() and out["celery"]["max_throughput"]:
-        out["batched_over_celery_throughput"] = round(
-            out["batched"]["max_throughput"] / out["celery"]["max_throughput"], 2
-        )
+    if {"unshed", "batched"} <= out.keys():
+        shed = out["batched"]["loads"]
+        out["batched_over_unshed"] = {rate: _over(shed[rate], load) for rate, load in out["unshed"]["loads"].items()
+                                      if rate in shed}  # fmt: skip
     return out
+
+
+def _over(shed: dict, unshed: dict) -> dict[str, float | None]:
+    """Shedding's effect at one rate: p99 of the answered and answers/s, each over the run without shedding."""
+    return {key: round(shed[key] / unshed[key], 2) if shed[key] is not None and unshed[key] else None
+            for key in ("p99_ms", "throughput")}  # fmt: skip
+
+
+def _errors(load: dict) -> int:
+    """The stack's own faults: a message lost (neither answered nor refused), answered twice or out of order."""
+    return load["lost"] + load["duplicated"] + load["out_of_order"]
 
 
 if __name__ == "__main__":

@@ -23,10 +23,13 @@ API_PATHS = ("/api/", "/webhooks/", "/model/")
 class ApiError(exceptions.APIException):
     """An API refusal with its own status, code and extra fields for the body (e.g. the seq of a stored message)."""
 
-    def __init__(self, *, status_code: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self, *, status_code: int, code: str, message: str, retry_after: int | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail=message, code=code)
         self.status_code = status_code
-        self.extra = extra
+        self.wait = retry_after  # DRF's handler sends it as the Retry-After header
+        self.extra = extra if retry_after is None else {**extra, "retry_after": retry_after}
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -95,6 +95,10 @@ class ChatConsumer(DbCallConsumer):
         await handler(frame)
 
     async def _on_message(self, frame: dict[str, Any]) -> None:
+        busy = await limits.answer_queue_wait()
+        if busy is not None:  # shed before the rate limit counts it: neither stored nor acknowledged
+            await self._send_busy(client_id=frame.get("client_id"), wait=busy)
+            return
         wait = await limits.message_wait(visitor_id=self.session.visitor_id)
         if wait is not None:  # neither stored nor acknowledged: the client sends it again after `retry_after`
             message = f"Too many messages; send this one again in {wait} s."
@@ -169,6 +173,13 @@ class ChatConsumer(DbCallConsumer):
             for frame in stream_frames(message):
                 await self._send(frame)
         await self._send(message)
+
+    async def _send_busy(self, *, client_id: Any, wait: int) -> None:
+        message = f"The bot is busy; send this message again in {wait} s."
+        frame = {"type": "busy", "message": message, "retry_after": wait}
+        if isinstance(client_id, str):
+            frame["client_id"] = client_id
+        await self._send(frame)
 
     async def _error(self, code: str, message: str, client_id: Any = None, wait: int | None = None) -> None:
         frame = {"type": "error", "code": code, "message": message}

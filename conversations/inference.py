@@ -1,14 +1,16 @@
-"""The inference queue: where a stored user message waits for its answer.
+"""The answer queue: where a stored user message waits for its answer, and the answer workers' heartbeats.
 
-Unbatched (the default), each message is one Celery task on queue `inference`. Batched
-(`CHARLA_INFERENCE_BATCH=1`), each message is one entry of a Redis stream read by `manage.py answer_worker`
-through a consumer group: an entry stays in the group's pending list until its answer is committed and is
-claimed by another worker when its reader died, so acknowledgement is late in both modes.
+With REDIS_URL set, each message is one entry of a Redis stream read by `manage.py answer_worker` through a
+consumer group: an entry stays in the group's pending list until its answer is committed and is claimed by another
+worker when its reader died, so acknowledgement is late. Without Redis (the embedded defaults) there is no queue:
+conversations.services.answer_enqueue answers in-process, through the same batch function.
 
-A stream entry carries what classifying needs (the message's conversation, bot and text), so it is added as
-soon as the message row is written, before its transaction commits: the worker classifies while PostgreSQL
-flushes that commit to disk, and waits for the commit at the conversation's row lock before it stores the answer.
-An entry whose message never committed finds no row there and is dropped: the visitor was never acknowledged.
+An entry carries what classifying needs (the message's conversation, bot and text), so it is added as soon as
+the message row is written, before its transaction commits: the worker classifies while PostgreSQL flushes that
+commit to disk, and waits for the commit at the conversation's row lock before it stores the answer. An entry
+whose message never committed finds no row there and is dropped: the visitor was never acknowledged.
+
+This module imports no service: services import it.
 """
 
 import json
@@ -16,19 +18,20 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import redis
-from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
-from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
 
 STREAM = "charla:inference"
 GROUP = "answerers"
+HEARTBEAT_PREFIX = "charla:answer-worker:"
+# A worker's heartbeat outlives this many seconds without a refresh; workers refresh it every HEARTBEAT_EVERY_S.
+HEARTBEAT_TTL_S = 30
+HEARTBEAT_EVERY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -43,47 +46,22 @@ class Turn:
 
 @dataclass(frozen=True)
 class Entry:
-    """One queued user message: the stream entry id, the message, and the stage stamps so far."""
+    """One queued user message: the stream entry id ("" when answered in-process), the message, and the stage
+    stamps so far."""
 
     id: str
     turn: Turn
     timings: dict[str, float]
+    queued_ms: int = 0  # when it was first queued, by Redis's clock (its first entry's id): a requeue keeps it
 
     @property
     def message_id(self) -> int:
         return self.turn.message_id
 
 
-def batching_enabled() -> bool:
-    return settings.CHARLA_INFERENCE_BATCH and bool(settings.REDIS_URL)
-
-
-def answer_enqueue(*, turn: Turn, timings: dict[str, float]) -> None:
-    """Queue the answer of a user message whose row was just written: batched on PostgreSQL, at once (see
-    above). A Celery task carries only the message id, and SQLite has no row lock to wait at, so those are
-    queued once the message's transaction has committed."""
-    if batching_enabled() and connection.features.has_select_for_update:
-        entry_add(turn=turn, timings={**timings, "enqueued": time.time()})
-    elif batching_enabled():
-        transaction.on_commit(lambda: entry_add(turn=turn, timings={**timings, "enqueued": time.time()}))
-    else:
-        transaction.on_commit(lambda: _task_queue(_answer_task(), turn.message_id, timings))
-
-
-def _task_queue(task, message_id: int, timings: dict[str, float]) -> None:
-    """Queue the answer task of a committed message. With the broker unreachable (a Redis outage) the message
-    is still acknowledged to the visitor, since it is stored: the requeue sweep queues it once Redis is back."""
-    try:
-        task.delay(message_id, timings={**timings, "enqueued": time.time()})
-    except OperationalError:
-        logger.exception("message %s stored, but its answer task could not be queued; the requeue sweep will",
-                         message_id)  # fmt: skip
-
-
-def _answer_task():
-    """The answer task, by name from Celery's registry (ConversationsConfig.ready registers it in every process):
-    importing conversations.tasks here would close an import circle, tasks → services → this module."""
-    return current_app.tasks["conversations.tasks.message_answer"]
+def stream_enabled() -> bool:
+    """Answers go through the Redis stream and answer workers; else they are made in-process."""
+    return bool(settings.REDIS_URL)
 
 
 @cache
@@ -96,12 +74,47 @@ def stream_client() -> redis.Redis:
 
 
 def entry_add(*, turn: Turn, timings: dict[str, float]) -> None:
-    stream_client().xadd(STREAM, _fields(turn, timings))
+    stream_client().xadd(STREAM, _fields(turn, {**timings, "enqueued": time.time()}))
 
 
 def _fields(turn: Turn, timings: dict[str, float]) -> dict[str, str | int]:
     return {"message": turn.message_id, "conversation": turn.conversation_id, "bot": turn.bot_id, "text": turn.text,
             "timings": json.dumps(timings)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """What waits on the stream for a worker: no worker has read these entries yet."""
+
+    age_s: float  # how long the longest-waiting of them has been queued (0: none waits), by Redis's clock
+    waiting: int | None  # how many (XINFO GROUPS' lag; None when Redis cannot tell, or no group yet)
+    read: int | None  # entries the group has handed to workers so far (entries-read): their pace, over time
+
+
+def queue_state(*, scan: int = 32) -> QueueState:
+    """The stream's unread entries. The age is the longest wait among the first `scan`; a message queued again
+    behind its earlier turn (`entries_requeue`) counts from its first queueing, so a fresh entry id cannot hide it.
+
+    Entries a worker read and has not acknowledged (in its batch now, or left by a dead worker until another
+    claims them) are not counted: they are past the group's last-delivered id. Two round trips.
+    """
+    client = stream_client()
+    try:
+        groups = client.xinfo_groups(STREAM)
+    except redis.ResponseError:  # no stream yet: nothing was ever queued
+        return QueueState(age_s=0.0, waiting=0, read=None)
+    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), {})
+    last = group.get("last-delivered-id")
+    start = b"(" + last if isinstance(last, bytes) else f"({last}" if last else "-"
+    pipe = client.pipeline(transaction=False)
+    pipe.xrange(STREAM, min=start, max="+", count=scan)
+    pipe.time()
+    unread, (seconds, microseconds) = pipe.execute()
+    state = QueueState(age_s=0.0, waiting=group.get("lag"), read=group.get("entries-read"))
+    if not unread:
+        return state
+    queued_ms = min(int(fields.get(b"queued") or _id_ms(entry_id)) for entry_id, fields in unread)
+    return replace(state, age_s=max(0.0, seconds + microseconds / 1e6 - queued_ms / 1000))
 
 
 def group_ensure() -> None:
@@ -136,7 +149,7 @@ def entries_requeue(entries: list[Entry]) -> None:
         return
     pipe = stream_client().pipeline()
     for entry in entries:
-        pipe.xadd(STREAM, _fields(entry.turn, entry.timings))
+        pipe.xadd(STREAM, {**_fields(entry.turn, entry.timings), "queued": entry.queued_ms or _id_ms(entry.id)})
     pipe.execute()
     entries_done(entries)
 
@@ -173,4 +186,29 @@ def _entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
     entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     turn = Turn(message_id=int(fields[b"message"]), conversation_id=fields[b"conversation"].decode(),
                 bot_id=int(fields[b"bot"]), text=fields[b"text"].decode())  # fmt: skip
-    return Entry(id=entry_id, turn=turn, timings=json.loads(fields.get(b"timings", b"{}")))
+    timings = json.loads(fields.get(b"timings", b"{}"))
+    return Entry(id=entry_id, turn=turn, timings=timings, queued_ms=int(fields.get(b"queued") or _id_ms(entry_id)))
+
+
+def _id_ms(entry_id: bytes | str) -> int:
+    """The Redis time, in ms, at which a stream entry was added: the first part of its id."""
+    return int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
+
+
+def heartbeat(*, consumer: str, ready_at: float, versions: dict[int, int]) -> None:
+    """Announce a ready worker and the model versions it holds (version id by bot id), for HEARTBEAT_TTL_S."""
+    beat = {"consumer": consumer, "pid": os.getpid(), "ready_at": ready_at, "beat_at": time.time(),
+            "versions": {str(bot): version for bot, version in versions.items()}}  # fmt: skip
+    stream_client().set(HEARTBEAT_PREFIX + consumer, json.dumps(beat), ex=HEARTBEAT_TTL_S)
+
+
+def heartbeat_end(*, consumer: str) -> None:
+    stream_client().delete(HEARTBEAT_PREFIX + consumer)
+
+
+def workers_ready() -> list[dict]:
+    """The heartbeats of the answer workers that are ready now, by consumer name."""
+    client = stream_client()
+    keys = sorted(client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=1000))
+    beats = [json.loads(value) for value in client.mget(keys) if value] if keys else []
+    return sorted(beats, key=lambda beat: beat["consumer"])

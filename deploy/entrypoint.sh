@@ -1,5 +1,5 @@
 #!/bin/sh
-# The image's roles, picked by the container's command (compose.yaml): web, worker, answer-worker, beat, batch,
+# The image's roles, picked by the container's command (compose.yaml): web, answer-worker, jobs, beat, batch,
 # training, migrate. Anything else runs as given, e.g. `docker compose run --rm web python manage.py createsuperuser`.
 set -eu
 role="${1:-web}"
@@ -8,11 +8,12 @@ case "$role" in
   web)
     # --proxy-headers: the client address comes from the proxy's X-Forwarded-For; only the proxy reaches daphne.
     exec daphne -b 0.0.0.0 -p 8000 --proxy-headers chatbot.asgi:application "$@" ;;
-  worker)
-    exec celery -A chatbot worker -Q inference,default --pool=prefork \
-      --concurrency="${CHARLA_WORKER_CONCURRENCY:-2}" --loglevel=INFO "$@" ;;
   answer-worker)
+    # The answer path: loads the production models, then answers from the Redis stream. One per core.
     exec python manage.py answer_worker "$@" ;;
+  jobs)
+    # The periodic jobs beat queues (queue `default`).
+    exec celery -A chatbot worker -Q default --pool=solo -n jobs@%h --loglevel=INFO "$@" ;;
   beat)
     exec celery -A chatbot beat -s /app/var/celerybeat-schedule --loglevel=INFO "$@" ;;
   batch)

@@ -61,6 +61,11 @@ def production_version_id(*, bot_id: int) -> int | None:
     return row[0] if row else None
 
 
+def production_version_ids() -> dict[int, int]:
+    """Every bot's production version id, by bot id: what an answer worker must hold."""
+    return dict(ModelVersion.objects.filter(stage=ModelVersion.Stage.PRODUCTION).values_list("bot_id", "pk"))
+
+
 def model_versions_unpublished() -> list[ModelVersion]:
     """Versions recorded before model storage: their `artifact_path` is an absolute folder, not a storage key."""
     return list(ModelVersion.objects.filter(artifact_path__startswith="/").select_related("bot").order_by("pk"))

@@ -1,4 +1,5 @@
-"""Readiness: can this process answer? The database, Redis (when configured) and every production model.
+"""Readiness: can this deployment answer? The database, Redis (when configured), every production model and,
+with Redis, the answer workers: at least one ready worker must hold a model of each bot with a production version.
 
 Each check returns (ok, detail). The model check reads each production version's artifact the way a worker
 loads it (manifest and arrays, not the encoder) and remembers the outcome per artifact, keyed by the files'
@@ -13,6 +14,7 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError
 
+from conversations.inference import workers_ready
 from intents.classifier.storage import ARRAYS, MANIFEST, ArtifactError, read_artifact
 from intents.services import artifact_local_path
 
@@ -32,6 +34,9 @@ def readiness() -> tuple[bool, dict[str, Any]]:
     if settings.CELERY_BROKER_URL and settings.CELERY_BROKER_URL != settings.REDIS_URL:
         checks["broker"] = redis_check(settings.CELERY_BROKER_URL)
     checks["models"] = models_check() if checks["database"][0] else (False, "not checked: the database is down")
+    if settings.REDIS_URL:
+        checks["answer_workers"] = answer_workers_check() if checks["redis"][0] and checks["database"][0] else (
+            False, "not checked: Redis or the database is down")  # fmt: skip
     failing = [name for name, (ok, _) in checks.items() if not ok]
     report = {
         "status": "ok" if not failing else "unavailable",
@@ -70,6 +75,37 @@ def models_check() -> Check:
     if errors:
         return False, {"unloadable": errors}
     return True, {"served": {model.bot: model.version for model in models}, "untrained": selectors.bots_without_model()}
+
+
+def answer_workers_check() -> Check:
+    """The answer workers whose heartbeat is current, and the production versions they hold (numbers by bot).
+
+    Fails when no ready worker holds any model of a bot that has a production version: its visitors' messages
+    would wait for a worker to start and load it. A bot whose workers still hold the previous version (a
+    promotion they pick up within seconds, loading the new one before they answer with it) is listed under
+    `loading` and does not fail: failing then would take every web replica out of the load balancer at each
+    promotion."""
+    workers = workers_ready()
+    production = {model.version_id: model for model in selectors.production_models()}
+    held: dict[str, set[int]] = {}
+    serving: set[int] = set()  # bots some ready worker holds a model of, whichever version
+    for worker in workers:
+        serving.update(int(bot) for bot in worker["versions"])
+        for model in (production[pk] for pk in worker["versions"].values() if pk in production):
+            held.setdefault(model.bot, set()).add(model.version)
+    detail = {"ready": len(workers), "versions": {bot: sorted(versions) for bot, versions in sorted(held.items())}}
+    not_held = [m for m in production.values() if m.version not in held.get(m.bot, ())]
+    loading = sorted(f"{m.bot} v{m.version}" for m in not_held if m.bot_id in serving)
+    missing = sorted(f"{m.bot} v{m.version}" for m in not_held if m.bot_id not in serving)
+    if loading:
+        detail["loading"] = loading
+    if not production:  # nothing to hold: the models check fails this deployment already
+        return True, detail
+    if not workers:
+        return False, {**detail, "error": "no answer worker is ready: start `manage.py answer_worker`"}
+    if missing:
+        return False, {**detail, "error": f"no ready answer worker holds a model of {', '.join(missing)}"}
+    return True, detail
 
 
 def artifact_error(path: str) -> str | None:

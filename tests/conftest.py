@@ -6,12 +6,16 @@ import pytest
 from django.conf import settings as django_settings
 
 from intents.classifier import IntentClassifier
-from tests.live import ROOT, free_port, stack_env, start_daphne, start_worker, stop, use_model_storage
+from tests.live import ROOT, free_port, stack_env, start_answer_worker, start_daphne, stop, use_model_storage
 
 # Tests run development servers: the daphne and Celery processes they start (through the environment) and the
 # ASGI application they import (pytest-django loaded the settings before this file) may use the development key.
 os.environ["CHARLA_DEV"] = "1"
 django_settings.CHARLA_DEV = True
+# Many tests queue messages with no worker running on purpose (answered when one starts): load shedding would refuse
+# them after a second. It is off here and on in the tests of it (tests/test_load_shedding.py and others that set it).
+os.environ["CHARLA_BUSY_QUEUE_AGE_MS"] = "0"
+django_settings.CHARLA_BUSY_QUEUE_AGE_MS = 0
 
 DEMO_BOT_FILE = Path(__file__).resolve().parent.parent / "intents" / "demo" / "demo_bot.json"
 
@@ -76,6 +80,13 @@ def eager_tasks():
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture
+def answers_in_process(settings):
+    """The embedded transport: no REDIS_URL for the answer path, so a message is answered in this process once it
+    commits (messages_answer_batch, as the answer workers call it). The channel layer stays the configured one."""
+    settings.REDIS_URL = ""
+
+
 @pytest.fixture(scope="module")
 def stack_logs(request):
     """Logs of the processes a test module starts, kept under test-artifacts/ for a failed run."""
@@ -102,9 +113,10 @@ def worker_host(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup, stack_logs, worker_host):
+    """An answer worker (`manage.py answer_worker`), ready; it follows the bots and promotions each test makes."""
     host = {"CHARLA_MODEL_DIR": str(worker_host["storage"]), "CHARLA_MODEL_CACHE_DIR": str(worker_host["cache"])}
     env = stack_env(host)
-    process = start_worker("e2e", env, stack_logs / "worker.log")
+    process = start_answer_worker(env, stack_logs / "answer-worker.log")
     yield process
     stop(process)
 

@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests: daphne and Celery workers against the test database."""
+"""Real processes for end-to-end tests: daphne, answer workers and Celery workers against the test database."""
 
 import asyncio
 import json
@@ -79,9 +79,9 @@ def start_daphne(port: int, env: dict[str, str], log: Path, *options: str) -> su
 
 
 def start_worker(
-    name: str, env: dict[str, str], log: Path, pool: str = "solo", concurrency: int = 1,
-    queues: str = "inference,default",
+    name: str, env: dict[str, str], log: Path, pool: str = "solo", concurrency: int = 1, queues: str = "default",
 ) -> subprocess.Popen:
+    """A Celery worker: beat's jobs (queue `default`, the requeue sweep among them), `training` or `batch`."""
     return subprocess.Popen(
         [str(BIN / "celery"), "-A", "chatbot", "worker", "-Q", queues, f"--pool={pool}",
          f"--concurrency={concurrency}", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
@@ -90,29 +90,54 @@ def start_worker(
     )
 
 
-def start_ready_workers(prefix: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    """`count` workers, returned once each says it is ready (on a busy machine that can take a minute), so a
-    fault a test injects next hits a working stack. Their logs are `logs / f"{prefix}-worker-{n}.log"`."""
+ANSWER_WORKER_READY = " ready: model versions"  # answer_worker's log line once its models are loaded
+
+
+def start_answer_worker(env: dict[str, str], log: Path, *args: str, ready: bool = True) -> subprocess.Popen:
+    """`manage.py answer_worker`, the answer path; with `ready`, returned once it has loaded the production models
+    and says it is ready (on a busy machine that can take a minute)."""
+    offset = log.stat().st_size if log.exists() else 0
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "answer_worker", *args],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    if ready:
+        try:
+            wait_for_log(log, ANSWER_WORKER_READY, offset)
+        except TimeoutError:
+            stop(process)  # a fixture that fails here never reaches its teardown
+            raise
+    return process
+
+
+def start_ready_answer_workers(prefix: str, count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
+    """`count` answer workers started together, returned once each says it is ready, so a fault a test injects next
+    hits a working stack. Their logs are `logs / f"{prefix}-answer-worker-{n}.log"`."""
     workers = []
     for n in range(count):
-        log = logs / f"{prefix}-worker-{n}.log"
-        workers.append((log, log.stat().st_size if log.exists() else 0, start_worker(f"{prefix}{n}", env, log)))
+        log = logs / f"{prefix}-answer-worker-{n}.log"
+        workers.append((log, log.stat().st_size if log.exists() else 0, start_answer_worker(env, log, ready=False)))
     try:
         for log, offset, _ in workers:
-            wait_for_log(log, " ready.", offset)
+            wait_for_log(log, ANSWER_WORKER_READY, offset)
     except TimeoutError:
-        for *_, process in workers:
-            stop(process)
+        stop_all([process for *_, process in workers])
         raise
     return [process for *_, process in workers]
 
 
-def start_answer_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
-    """`manage.py answer_worker`: the batched answer path (CHARLA_INFERENCE_BATCH=1)."""
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "answer_worker", *args],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+def answer_workers_holding(version_id: int, count: int = 1, timeout: float = 120) -> list[dict]:
+    """The ready answer workers' heartbeats (this process's REDIS_URL), once `count` of them say they hold model
+    version `version_id`."""
+    from conversations.inference import workers_ready
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        holding = [beat for beat in workers_ready() if version_id in beat["versions"].values()]
+        if len(holding) >= count:
+            return holding
+        time.sleep(0.1)
+    raise TimeoutError(f"no {count} ready answer workers hold model version {version_id} after {timeout}s")
 
 
 def start_beat(env: dict[str, str], log: Path, schedule: Path) -> subprocess.Popen:
@@ -121,6 +146,23 @@ def start_beat(env: dict[str, str], log: Path, schedule: Path) -> subprocess.Pop
         [str(BIN / "celery"), "-A", "chatbot", "beat", "-s", str(schedule), "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
+
+
+def start_ready_sweep(prefix: str, env: dict[str, str], logs: Path, schedule: Path) -> list[subprocess.Popen]:
+    """Beat and a Celery worker on queue `default`, which runs beat's requeue sweep, returned once the worker says
+    it is ready and beat has started (importing the app can take a minute on a busy machine). Logs:
+    `jobs-{prefix}.log` and `beat-{prefix}.log` under `logs`."""
+    logs_and_offsets = [(log, log.stat().st_size if log.exists() else 0)
+                        for log in (logs / f"jobs-{prefix}.log", logs / f"beat-{prefix}.log")]  # fmt: skip
+    processes = [start_worker(f"{prefix}-jobs", env, logs_and_offsets[0][0]),
+                 start_beat(env, logs_and_offsets[1][0], schedule)]  # fmt: skip
+    try:
+        for (log, offset), needle in zip(logs_and_offsets, (" ready.", "beat: Starting")):
+            wait_for_log(log, needle, offset)
+    except TimeoutError:
+        stop_all(processes)
+        raise
+    return processes
 
 
 def start_redis(port: int, log: Path) -> subprocess.Popen:

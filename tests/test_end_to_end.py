@@ -1,5 +1,5 @@
 """The whole chat, as it runs in production: a WebSocket client, a live daphne,
-a real Celery worker process, PostgreSQL and the Redis channel layer."""
+a real answer worker process, PostgreSQL and the Redis channel layer."""
 
 import asyncio
 import json

@@ -1,4 +1,5 @@
-"""Promotion under traffic, with a real Celery worker: no restart, one version per message, no shared disk."""
+"""Promotion under traffic, with a real answer worker: no restart, one version per message, no shared disk, and the
+promoted version loaded before the worker answers with it."""
 
 import shutil
 import time
@@ -11,7 +12,7 @@ from conversations.services import message_receive, session_open
 from intents.models import ModelVersion
 from intents.services import artifact_publish, model_version_promote
 from intents.services.artifacts import CHECKSUMS
-from tests.live import use_model_storage
+from tests.live import answer_workers_holding, use_model_storage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TEXTS = ["hello", "what time do you open?", "thank you", "who are you?", "hola", "¿a qué hora abren?"]
@@ -69,15 +70,19 @@ def test_a_worker_on_another_host_serves_a_version_promoted_after_it_started(
     demo_bot, demo_artifact, worker, worker_host, settings, tmp_path
 ):
     """The worker shares only the model storage with this process (host A): it downloads each promoted version
-    into its own cache and answers with it, without a restart."""
+    into its own cache and answers with it, without a restart. It loads a promoted version before it answers with
+    it and names it in its heartbeat: the first answer after that carries no model loading."""
     use_model_storage(settings, storage=worker_host["storage"], cache=tmp_path / "host-a")
     v1 = model_version_promote(version=publish(demo_bot, 1, demo_artifact))
     [first] = wait_answered(send(demo_bot, ["hello"], "a"))
     assert (first.model_version_id, first.reply.intent) == (v1.pk, "greet")
 
     v2 = model_version_promote(version=publish(demo_bot, 2, demo_artifact))
+    [beat] = answer_workers_holding(v2.pk)
+    assert beat["pid"] == worker.pid and beat["versions"] == {str(demo_bot.pk): v2.pk}
     [second] = wait_answered(send(demo_bot, ["thank you"], "b"))
     assert (second.model_version_id, second.reply.intent) == (v2.pk, "thanks")
+    assert "model_load_s" not in second.timings
     cache = worker_host["cache"]
     downloaded = sorted(p.parent.relative_to(cache).parts[:2] for p in cache.rglob(CHECKSUMS))
     assert downloaded == [("demo", "v1"), ("demo", "v2")]

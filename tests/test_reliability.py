@@ -1,7 +1,7 @@
-"""Ordering and exactly-once with real worker processes, random inference delays and a killed worker process.
+"""Ordering and exactly-once with real answer workers, random inference delays and a SIGKILLed worker.
 
-CHARLA_FAULT_INFERENCE_DELAY_MS makes each inference pause a random time, so answers of one conversation
-finish classification out of order; the dialogue steps must still be applied in seq order, once each.
+CHARLA_FAULT_INFERENCE_DELAY_MS makes each batch pause a random time before the model runs, so answers of one
+conversation finish classification out of order; the dialogue steps must still be applied in seq order, once each.
 """
 
 import asyncio
@@ -12,7 +12,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from conversations.models import Message
-from tests.live import open_chat, stack_env, start_worker, stop, wait_for_log
+from tests.live import open_chat, stack_env, start_answer_worker, start_ready_answer_workers, stop, stop_all, wait_for_log
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -28,10 +28,10 @@ def _replies_by_message() -> list[tuple[int, int]]:
 
 
 async def test_ten_messages_at_once_with_two_workers_are_answered_once_each_in_order(trained_demo_bot, web, stack_logs):
-    """Ten sends without waiting, two worker processes, random delays: ten answers, one per message, delivered
+    """Ten sends without waiting, two answer workers, random delays: ten answers, one per message, delivered
     in seq order."""
     env = stack_env({"CHARLA_FAULT_INFERENCE_DELAY_MS": "0,600"})
-    workers = [start_worker(f"order{n}", env, stack_logs / f"order-worker-{n}.log") for n in range(2)]
+    workers = await asyncio.to_thread(start_ready_answer_workers, "order", 2, env, stack_logs)
     client, _ = await open_chat(web)
     try:
         for n, text in enumerate(TEXTS):
@@ -40,14 +40,13 @@ async def test_ten_messages_at_once_with_two_workers_are_answered_once_each_in_o
         while len([f for f in frames if f["type"] == "message"]) < len(TEXTS):
             frames.append(await client.frame(timeout=120))
     finally:
-        for worker in workers:
-            stop(worker)
+        stop_all(workers)
         await client.socket.close()
     acks = {f["client_id"]: f["seq"] for f in frames if f["type"] == "ack"}
     # Answers are delivered in seq order too: a worker publishes before the next answerer of the conversation
     # may take its row lock, however the two workers' random delays interleave.
     answers = [f for f in frames if f["type"] == "message"]
-    assert sorted(acks.values()) == list(range(1, 11))
+    assert sorted(acks.values()) == list(range(1, 11)), frames
     assert [a["reply_to"] for a in answers] == [acks[f"m{n}"] for n in range(10)]
     assert [a["seq"] for a in answers] == list(range(11, 21))
     assert await database_sync_to_async(_replies_by_message)() == [(n, n + 10) for n in range(1, 11)]
@@ -63,42 +62,21 @@ async def _the_one_answer(client) -> dict:
     return frame
 
 
-async def test_a_worker_process_killed_mid_task_still_answers_the_message_exactly_once(trained_demo_bot, web, stack_logs):
-    """SIGKILL of the prefork child running the task: the task is rejected and requeued, answered once."""
-    log = stack_logs / "killed-worker.log"
+async def test_an_answer_worker_killed_mid_batch_leaves_its_entry_to_another_worker(trained_demo_bot, web, stack_logs):
+    """SIGKILL of an answer worker while it classifies: its entry stays unacknowledged in the stream's consumer
+    group, another worker claims it once it has been idle --claim-idle seconds, and it is answered once."""
+    log, successor_log = stack_logs / "dead-answer-worker.log", stack_logs / "successor-answer-worker.log"
     start = log.stat().st_size if log.exists() else 0
-    env = stack_env({"CHARLA_FAULT_INFERENCE_DELAY_MS": "4000,4000"})
-    worker = start_worker("killed", env, log, pool="prefork", concurrency=1)
-    client, _ = await open_chat(web)
-    try:
-        await client.send({"type": "message", "client_id": "k1", "text": "what are your opening hours?"})
-        line = await asyncio.to_thread(wait_for_log, log, "fault injection: inference delayed", start)
-        child = int(line.rsplit("pid ", 1)[1].split()[0])
-        assert child != worker.pid
-        os.kill(child, signal.SIGKILL)
-        answer = await _the_one_answer(client)
-    finally:
-        stop(worker)
-        await client.socket.close()
-    assert (answer["reply_to"], answer["intent"]) == (1, "opening_hours")
-    assert await database_sync_to_async(_replies_by_message)() == [(1, 2)]
-    assert "WorkerLostError" in log.read_text(errors="replace")[start:]
-
-
-async def test_a_whole_worker_killed_mid_task_leaves_its_message_to_the_next_worker(trained_demo_bot, web, stack_logs):
-    """SIGKILL of a whole worker (solo pool: no parent survives to reject the task) while it classifies: the
-    unacknowledged task is restored by the next worker once the visibility timeout has passed, and answered once."""
-    log = stack_logs / "dead-worker.log"
-    start = log.stat().st_size if log.exists() else 0
-    env = stack_env({"CELERY_VISIBILITY_TIMEOUT": "3"})
-    dead = start_worker("dead", {**env, "CHARLA_FAULT_INFERENCE_DELAY_MS": "30000,30000"}, log)
+    successor_start = successor_log.stat().st_size if successor_log.exists() else 0
+    env = stack_env()
+    dead = await asyncio.to_thread(start_answer_worker, {**env, "CHARLA_FAULT_INFERENCE_DELAY_MS": "30000,30000"}, log)
     client, _ = await open_chat(web)
     try:
         await client.send({"type": "message", "client_id": "d1", "text": "where is my order?"})
         await asyncio.to_thread(wait_for_log, log, "fault injection: inference delayed", start)
         os.kill(dead.pid, signal.SIGKILL)
         dead.wait()
-        successor = start_worker("successor", env, stack_logs / "successor-worker.log")
+        successor = await asyncio.to_thread(start_answer_worker, env, successor_log, "--claim-idle", "1")
         try:
             answer = await _the_one_answer(client)
         finally:
@@ -108,3 +86,4 @@ async def test_a_whole_worker_killed_mid_task_leaves_its_message_to_the_next_wor
         await client.socket.close()
     assert (answer["reply_to"], answer["intent"]) == (1, "order_status")
     assert await database_sync_to_async(_replies_by_message)() == [(1, 2)]
+    assert "entries another worker left unacknowledged" in successor_log.read_text(errors="replace")[successor_start:]

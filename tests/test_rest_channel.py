@@ -1,4 +1,4 @@
-"""The Rasa-compatible REST channel end to end: HTTP to a live daphne, a real Celery worker, PostgreSQL and the
+"""The Rasa-compatible REST channel end to end: HTTP to a live daphne, a real answer worker, PostgreSQL and the
 Redis channel layer; what a Rasa client sends, byte for byte, and what it expects back."""
 
 import time
@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from conversations.models import Conversation, Message
 from conversations.services import agent_message_send, handoff_release, handoff_take
 from intents.services import api_key_create
-from tests.live import free_port, stack_env, start_daphne, start_worker, stop
+from tests.live import free_port, stack_env, start_answer_worker, start_daphne, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,14 +28,14 @@ def base(django_db_setup, stack_logs):
 
 
 class Worker:
-    """The module's Celery worker, started by the first test that needs it (the 504 test runs without)."""
+    """The module's answer worker, started by the first test that needs it (the 504 test runs without)."""
 
     def __init__(self, log) -> None:
         self.log, self.process = log, None
 
     def start(self) -> None:
         if self.process is None:
-            self.process = start_worker("rest", stack_env(), self.log)
+            self.process = start_answer_worker(stack_env(), self.log)
 
     def ready(self, base: str, key: str) -> None:
         """Running, with this test's bot model loaded (each test creates the bot anew): a first answer can

@@ -38,7 +38,8 @@ def test_nothing_configured_means_sqlite_in_memory_layer_and_in_process_tasks():
 
 
 def test_configured_services_mean_postgresql_redis_layer_and_workers():
-    """With both URLs set, messages go through PostgreSQL, the Redis channel layer and Celery workers."""
+    """With both URLs set, messages go through PostgreSQL, the Redis answer stream and channel layer, and Celery
+    runs its jobs in workers, not in-process."""
     assert _settings_with(
         {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x", "REDIS_URL": "redis://127.0.0.1:6379/0"}
     ) == {

@@ -1,10 +1,10 @@
-"""Nothing is lost while no worker runs: the queue keeps the message until one starts."""
+"""Nothing is lost while no answer worker runs: the stream keeps the message until one starts."""
 
 import asyncio
 
 import pytest
 
-from tests.live import open_chat, stack_env, start_worker, stop
+from tests.live import open_chat, stack_env, start_answer_worker, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -17,7 +17,7 @@ async def test_a_message_waits_for_a_worker_and_is_answered_when_one_starts(trai
     assert await client.frame() == {"type": "typing", "on": True}
     with pytest.raises(asyncio.TimeoutError):
         await client.frame(timeout=2)
-    late = start_worker("late", stack_env(), stack_logs / "late-worker.log")
+    late = await asyncio.to_thread(start_answer_worker, stack_env(), stack_logs / "late-worker.log")
     try:
         answer = await client.frame(timeout=90)
         assert (answer["role"], answer["intent"], answer["reply_to"]) == ("bot", "bot_identity", 1)

@@ -101,7 +101,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Celery: with no broker configured, tasks run in-process (the embedded default).
+# Celery runs the periodic jobs, training and batch prediction jobs (answers are answer_worker's, not tasks); with
+# no broker configured, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -112,7 +113,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "conversations.tasks.message_answer": {"queue": "inference"},
     # Training takes minutes: its own queue and worker, so answers never wait behind it.
     "intents.tasks.training_job_run": {"queue": "training"},
 }
@@ -133,11 +133,14 @@ CHARLA_ENCODER_PATH = env.str("CHARLA_ENCODER_PATH", default="")
 CHARLA_TORCH_THREADS = env.int("CHARLA_TORCH_THREADS", default=1)
 # Encoder runtime of the workers: torch, onnx or onnx-int8 (exported once into CHARLA_MODEL_DIR/.encoders).
 CHARLA_INFERENCE_BACKEND = env.str("CHARLA_INFERENCE_BACKEND", default="torch")
-# Micro-batched answers (docs/performance.md): 1 queues answers on a Redis stream read by `manage.py answer_worker`.
-CHARLA_INFERENCE_BATCH = env.bool("CHARLA_INFERENCE_BATCH", default=False)
+# Answer workers (`manage.py answer_worker`, docs/performance.md): the most messages one forward pass classifies,
+# how long to wait for a batch to fill, and when to take over entries a dead worker left unacknowledged.
 CHARLA_INFERENCE_BATCH_SIZE = env.int("CHARLA_INFERENCE_BATCH_SIZE", default=32)
 CHARLA_INFERENCE_BATCH_WAIT_MS = env.int("CHARLA_INFERENCE_BATCH_WAIT_MS", default=0)
 CHARLA_INFERENCE_CLAIM_IDLE = env.int("CHARLA_INFERENCE_CLAIM_IDLE", default=30)
+# Load shedding (docs/protocol.md: busy): a user message is refused, not stored, while a message queued now would
+# wait longer than this for an answer worker; 0 turns shedding off.
+CHARLA_BUSY_QUEUE_AGE_MS = env.int("CHARLA_BUSY_QUEUE_AGE_MS", default=1000)
 CHARLA_VISITOR_TOKEN_MAX_AGE = env.int("CHARLA_VISITOR_TOKEN_MAX_AGE", default=60 * 60 * 24 * 365)
 
 # Conversation lifecycle (issue 3): sessions, retention, the safety net for lost tasks, fault injection.

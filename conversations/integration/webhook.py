@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from chatbot.api_errors import ApiError
 
-from .. import selectors
+from .. import limits, selectors
 from ..consumers import db_call
 from ..rest_channel import ReplyTimeout, rest_turn
 from .base import ERRORS, BotApiView
@@ -30,12 +30,15 @@ class RestWebhookView(BotApiView):
             "message is stored, classified and answered like a chat socket's. The call waits up to "
             "CHARLA_REST_REPLY_TIMEOUT seconds; then 504, the message stays stored and is answered later (read it "
             "with GET /api/bots/{slug}/messages). While a person has the conversation the bot is silent: the answer "
-            "holds what that person wrote since the sender's last message, often `[]`."
+            "holds what that person wrote since the sender's last message, often `[]`. While the answer queue is past "
+            "capacity (CHARLA_BUSY_QUEUE_AGE_MS) the post is refused with 503 and `Retry-After`, and nothing is stored."
         ),
         parameters=[BOT_PARAMETER],
         request=RasaMessageSerializer,
         responses={
             200: RasaReplySerializer(many=True), **ERRORS,
+            503: OpenApiResponse(ErrorSerializer, description="Busy: the answer queue is past capacity. Nothing was "
+                                 "stored; post again after `Retry-After` seconds (also `retry_after` in the body)."),
             504: OpenApiResponse(ErrorSerializer, description="No answer in time; the message is stored (seq)."),
         },
         examples=[
@@ -50,6 +53,9 @@ class RestWebhookView(BotApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         bot = await self.bot(request)
+        if (wait := await limits.answer_queue_wait()) is not None:
+            message = f"The bot is busy; nothing was stored. Post the message again in {wait} s."
+            raise ApiError(status_code=503, code="busy", message=message, retry_after=wait)
         try:
             turn = await rest_turn(
                 bot=bot, sender=data["sender"], text=data["message"],

@@ -1,19 +1,14 @@
 """Writes for visitors, conversations and messages. Import from here: the modules are an implementation detail."""
 
 from .actions import ActionCall, action_call_for, action_run, dialogue_step_acting
-from .errors import ConversationClosed, EarlierTurnPending, MessageRejected
+from .answers import answer_enqueue, messages_answer_batch
+from .errors import ConversationClosed, MessageRejected
 from .handoff import agent_message_send, handoff_release, handoff_request, handoff_take
-from .messages import (
-    Answered,
-    Classified,
-    message_answer,
-    message_receive,
-    messages_requeue_stale,
-    replies_store,
-)
+from .messages import message_receive, messages_requeue_stale
 from .nlu import OUT_OF_SCOPE_INTENT, Parsed, text_parse
 from .privacy import Deletion, conversations_purge_expired, visitor_data_delete
 from .publish import reply_publish
+from .replies import Answered, Classified, replies_store
 from .review import Reviewed, ReviewRejected, messages_review
 from .rules import message_validate, text_validate
 from .sessions import (
@@ -31,7 +26,6 @@ __all__ = [
     "Classified",
     "ConversationClosed",
     "Deletion",
-    "EarlierTurnPending",
     "MessageRejected",
     "ReviewRejected",
     "Reviewed",
@@ -43,6 +37,7 @@ __all__ = [
     "Session",
     "StatelessTurn",
     "agent_message_send",
+    "answer_enqueue",
     "conversation_close",
     "conversations_close_idle",
     "conversations_purge_expired",
@@ -50,7 +45,7 @@ __all__ = [
     "handoff_release",
     "handoff_request",
     "handoff_take",
-    "message_answer",
+    "messages_answer_batch",
     "message_receive",
     "message_validate",
     "messages_requeue_stale",

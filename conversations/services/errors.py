@@ -7,9 +7,5 @@ class MessageRejected(ValueError):
         self.message = message
 
 
-class EarlierTurnPending(RuntimeError):
-    """An earlier user message of the conversation is not answered yet; dialogue steps run in seq order."""
-
-
 class ConversationClosed(RuntimeError):
     """The conversation ended (inactivity, or deleted); the visitor continues in a new one."""

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import re_path, reverse
 from django.utils.html import format_html, format_html_join
 
 from ..models import (
@@ -25,7 +25,7 @@ from ..services import (
     model_version_rollback,
     training_job_request,
 )
-from ..services.registry import EVALUATION_PLOT
+from ..services.registry import EVALUATION_PLOT, REJECTION_PLOT
 from .interchange import BotInterchangeAdminMixin
 from .training import training_decision_text
 
@@ -182,26 +182,41 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((name, s["precision"], s["recall"], s["f1"], s["support"]) for name, s in evaluation["per_intent"].items()),
         )  # fmt: skip
-        plot = reverse("admin:intents_modelversion_plot", args=[obj.pk])
+        plot = reverse("admin:intents_modelversion_plot", args=[obj.pk, EVALUATION_PLOT])
         return format_html(
             "<p>{}: accuracy {} %, macro-F1 {} %; per language: {}</p><img src='{}' alt='confusion matrix' "
-            "style='max-width:720px'><table><tr><th>intent</th><th>precision</th><th>recall</th><th>F1</th>"
+            "style='max-width:720px'>{}<table><tr><th>intent</th><th>precision</th><th>recall</th><th>F1</th>"
             "<th>support</th></tr>{}</table>",
-            evaluation["method"], evaluation["accuracy"], evaluation["macro_f1"], per_language, plot, rows,
+            evaluation["method"], evaluation["accuracy"], evaluation["macro_f1"], per_language, plot,
+            self._rejection_report(obj, evaluation.get("out_of_scope") or {}), rows,
+        )  # fmt: skip
+
+    def _rejection_report(self, obj: ModelVersion, rejection: dict) -> str:
+        if "recall" not in rejection:
+            return format_html("<p>Out of scope: {}</p>", rejection.get("skipped", "not measured for this version"))
+        percent = lambda value: "–" if value is None else f"{value:.1f} %"  # noqa: E731
+        return format_html(
+            "<p>Out of scope at the threshold {} ({}; {} in-scope and {} out-of-scope held-out examples): "
+            "precision {}, recall {}, in-scope accuracy {}</p><img src='{}' alt='out-of-scope precision and recall "
+            "against the threshold' style='max-width:720px'>",
+            rejection["threshold"], rejection["method"], rejection["n_in_scope"], rejection["n_out_of_scope"],
+            percent(rejection["precision"]), percent(rejection["recall"]), percent(rejection["in_scope_accuracy"]),
+            reverse("admin:intents_modelversion_plot", args=[obj.pk, REJECTION_PLOT]),
         )  # fmt: skip
 
     def get_urls(self):
-        plot = path(
-            "<int:pk>/evaluation.png", self.admin_site.admin_view(self.plot_view), name="intents_modelversion_plot"
-        )
+        plot = re_path(
+            r"^(?P<pk>\d+)/(?P<name>evaluation\.png|rejection\.png)$", self.admin_site.admin_view(self.plot_view),
+            name="intents_modelversion_plot",
+        )  # fmt: skip
         return [plot, *super().get_urls()]
 
-    def plot_view(self, request, pk: int) -> FileResponse:
+    def plot_view(self, request, pk: str, name: str) -> FileResponse:
         if not self.has_view_permission(request):
             raise Http404
         version = get_object_or_404(ModelVersion, pk=pk)
         try:
-            plot = artifact_open(artifact_path=version.artifact_path, name=EVALUATION_PLOT)
+            plot = artifact_open(artifact_path=version.artifact_path, name=name)
         except FileNotFoundError:
-            raise Http404("This version has no evaluation plot.") from None
+            raise Http404(f"This version has no {name}.") from None
         return FileResponse(plot, content_type="image/png")

@@ -19,8 +19,15 @@ from .datasets import Dataset, Split
 from .encoder import get_encoder, top_layers
 from .finetune import EncoderTuning
 from .features import CHAR_PARAMS, WORD_PARAMS, combine, fit_vectorizer, tfidf_transform
-from .head import SIMILARITY_WEIGHTS, LinearHead, rejection_score
-from .metrics import classification_report, confusion_plot, out_of_scope_report, threshold_on_validation
+from .head import EVIDENCE, PROBABILITY_ONLY, LinearHead, rejection_score, rejection_weights
+from .metrics import (
+    classification_report,
+    confusion_plot,
+    out_of_scope_curve,
+    out_of_scope_report,
+    threshold_on_validation,
+    threshold_plot,
+)
 from .model import BOT_HEAD_CONFIG, OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier, Prediction
 from .tuning import grid_layers, head_config_select
 
@@ -152,54 +159,42 @@ def _test(classifier: IntentClassifier, dataset: Dataset, plot_path: str | Path 
 
 
 def _out_of_scope(classifier: IntentClassifier, dataset: Dataset, predictions: list) -> dict[str, Any]:
-    """Similarity weight and threshold chosen on validation + out-of-scope validation, then applied to test.
+    """Evidence weights and threshold chosen on validation + out-of-scope validation, then applied to test.
 
-    The threshold follows Larson et al.: the best accuracy over both validation sets together.
+    The weights separate validation messages answered right from out-of-scope ones (head.rejection_weights); the
+    threshold follows Larson et al.: the best accuracy over both validation sets together.
     """
     val = classifier.predict(dataset.validation.texts)
     val_correct = np.array([p.intent == t for p, t in zip(val, dataset.validation.intents)])
     oos_val = classifier.predict(dataset.oos_validation)
-    weight, threshold = _rule_on_validation(val_correct, val, oos_val)
     correct = np.array([p.intent == t for p, t in zip(predictions, dataset.test.intents)])
     oos_test = classifier.predict(dataset.oos_test)
-    chosen = {
-        "similarity_weight": weight,
-        **out_of_scope_report(correct, _acceptance(predictions, weight), _acceptance(oos_test, weight), threshold),
-    }
-    probability_only = threshold_on_validation(val_correct, _acceptance(val, 0.0), _acceptance(oos_val, 0.0))
-    trained = classifier.similarity_weight
-    at_training = out_of_scope_report(
-        correct, _acceptance(predictions, trained), _acceptance(oos_test, trained), classifier.threshold
-    )
+    scored = [p for p, right in zip(val, val_correct) if right and p.intent != OUT_OF_SCOPE_INTENT]
+    unknown = [p for p in oos_val if p.intent != OUT_OF_SCOPE_INTENT]
+    weights = rejection_weights(np.array([p.evidence for p in scored]), np.array([p.evidence for p in unknown]))
+
+    def rule(weights: tuple[float, ...], threshold: float | None = None) -> dict[str, Any]:
+        """The rule's figures on test; its threshold chosen on validation unless given."""
+        if threshold is None:
+            threshold = threshold_on_validation(val_correct, _acceptance(val, weights), _acceptance(oos_val, weights))
+        figures = out_of_scope_report(correct, _acceptance(predictions, weights), _acceptance(oos_test, weights), threshold)
+        return {"weights": [round(w, 4) for w in weights], **figures}
+
+    chosen = rule(weights)
     return {
         "in_scope_accuracy": chosen["in_scope_accuracy"],
         "oos_recall": chosen["oos_recall"],
-        "oos_rule": {"chosen_on_validation": chosen,
-                     "calibrated_at_training": {"similarity_weight": trained, **at_training},
-                     "probability_only": out_of_scope_report(
-                         correct, _acceptance(predictions, 0.0), _acceptance(oos_test, 0.0), probability_only)},
+        "oos_rule": {"evidence": list(EVIDENCE), "chosen_on_validation": chosen,
+                     "trained_weights_threshold_on_validation": rule(classifier.rejection_weights),
+                     "calibrated_at_training": rule(classifier.rejection_weights, classifier.threshold),
+                     "probability_only": rule(PROBABILITY_ONLY)},
     }  # fmt: skip
 
 
-def _rule_on_validation(correct: np.ndarray, val: list[Prediction], oos_val: list[Prediction]) -> tuple[float, float]:
-    """The (similarity weight, threshold) pair with the best accuracy over both validation sets; ties: lighter."""
-    best = None
-    for weight in SIMILARITY_WEIGHTS:
-        accepted, unseen = _acceptance(val, weight), _acceptance(oos_val, weight)
-        threshold = threshold_on_validation(correct, accepted, unseen)
-        right = int(np.sum(correct & (accepted >= threshold)) + np.sum(unseen < threshold))
-        if best is None or right > best[0]:
-            best = (right, weight, threshold)
-    return best[1], best[2]
-
-
-def _acceptance(predictions: list[Prediction], weight: float) -> np.ndarray:
-    """Rejection score of each prediction: zero where the out-of-scope intent won."""
+def _acceptance(predictions: list[Prediction], weights: tuple[float, ...]) -> np.ndarray:
+    """Rejection score of each prediction: -inf where the out-of-scope intent won."""
     return np.array(
-        [
-            0.0 if p.intent == OUT_OF_SCOPE_INTENT else rejection_score(p.confidence, p.similarity or 0.0, weight)
-            for p in predictions
-        ]
+        [-np.inf if p.intent == OUT_OF_SCOPE_INTENT else float(rejection_score(p.evidence, weights)) for p in predictions]
     )
 
 
@@ -246,4 +241,23 @@ def cross_validation_report(
     }  # fmt: skip
     if plot_path:
         result["plot"] = str(confusion_plot(intents, list(predicted), plot_path, title="cross-validation"))
+    return result
+
+
+def rejection_report(classifier: IntentClassifier, *, plot_path: str | Path | None = None) -> dict[str, Any]:
+    """A just-trained bot's out-of-scope figures at its threshold, and along the threshold, on the folds its rule
+    was calibrated on: held-out examples of intents each fold hid, and the bot's out-of-scope examples, count as
+    out of scope; the other held-out examples are in scope."""
+    calibration = classifier.calibration
+    if calibration is None or not calibration.out_of_scope.any() or calibration.out_of_scope.all():
+        return {"skipped": "no held-out out-of-scope and in-scope examples to measure the rejection on"}
+    scores = calibration.scores(classifier.rejection_weights)
+    in_scope = ~calibration.out_of_scope
+    curve = out_of_scope_curve(
+        calibration.correct[in_scope], scores[in_scope], scores[calibration.out_of_scope], classifier.threshold
+    )
+    result = {"method": "calibration folds (intents hidden per fold)", "evidence": list(EVIDENCE),
+              "weights": list(classifier.rejection_weights), **curve}  # fmt: skip
+    if plot_path:
+        result["plot"] = str(threshold_plot(curve, plot_path, title="out-of-scope rejection (calibration folds)"))
     return result

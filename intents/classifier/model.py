@@ -41,12 +41,17 @@ from .features import (
     vectorizer_state,
 )
 from .head import (
+    EVIDENCE,
+    PROBABILITY_ONLY,
     Calibration,
     LinearHead,
     calibrate_threshold,
     cross_val_confidence,
+    evidence,
+    nearest_oos_similarity,
     nearest_similarity,
     rejection_score,
+    softmax,
     svm_temperature,
 )
 from .language import LanguageDetector
@@ -103,8 +108,9 @@ class Prediction:
     confidence: float  # probability of `intent` under the model, 0..1
     language: str  # one of the training languages (the only one, for a one-language bot)
     ranking: list[tuple[str, float]]  # top-k (intent, probability), best first
-    out_of_scope: bool  # rejection score (confidence + weight × similarity) below the calibrated threshold
+    out_of_scope: bool  # rejection score below the calibrated threshold, or the out-of-scope intent won
     similarity: float | None = None  # mean cosine to the nearest training examples; None if no model said so
+    evidence: tuple[float, ...] | None = None  # what the rejection score weighs (head.EVIDENCE); None: no model
 
 
 class IntentClassifier:
@@ -118,12 +124,14 @@ class IntentClassifier:
         language: LanguageDetector,
         metadata: dict[str, Any],
         memory: np.ndarray | None = None,
+        oos_memory: np.ndarray | None = None,
         backend: str = "torch",
         tokens_root: Path | None = None,
     ) -> None:
         self._encoder = encoder
         self._tokens_root = tokens_root  # an export's own copy of the token model; None: the installed package
         self._memory = memory  # sentence embeddings of the in-scope training examples; None in old artifacts
+        self._oos_memory = oos_memory if oos_memory is not None else np.zeros((0, encoder.dimension), np.float32)
         self.backend = backend
         self.config = HeadConfig.from_dict(metadata.get("head_config"))
         self._word = word
@@ -131,6 +139,8 @@ class IntentClassifier:
         self._head = head
         self._language = language
         self.metadata = metadata
+        # The held-out predictions the rejection rule was calibrated on; only a model just trained has them.
+        self.calibration: Calibration | None = None
 
     @property
     def encoder_tuned(self) -> bool:
@@ -146,8 +156,13 @@ class IntentClassifier:
         return float(self.metadata["threshold"])
 
     @property
-    def similarity_weight(self) -> float:
-        return float(self.metadata.get("similarity_weight", 0.0)) if self._memory is not None else 0.0
+    def rejection_weights(self) -> tuple[float, ...]:
+        """One weight per head.EVIDENCE. Artifacts from before the weights had probability + w × similarity."""
+        if self._memory is None:
+            return PROBABILITY_ONLY
+        if "rejection_weights" in self.metadata:
+            return tuple(self.metadata["rejection_weights"])
+        return (1.0, 0.0, float(self.metadata.get("similarity_weight", 0.0)), 0.0)
 
     @classmethod
     def train(
@@ -217,7 +232,8 @@ class IntentClassifier:
         language = LanguageDetector.fit(list(texts), list(languages), seed=seed)
         metadata = _metadata(
             encoder=encoder, encoder_path=encoder_path, head=head, language=language, threshold=rejection.threshold,
-            similarity_weight=rejection.similarity_weight, seconds=time.monotonic() - started,
+            rejection_weights=list(rejection.weights), rejection_evidence=list(EVIDENCE),
+            seconds=time.monotonic() - started,
             n_examples=len(texts), seed=seed, calibration=_calibration_summary(calibration),
             head_config=config.as_dict(), tuned=encoder_tuning is not None,
         )  # fmt: skip
@@ -225,10 +241,13 @@ class IntentClassifier:
             metadata["encoder_tuning"] = asdict(encoder_tuning)
         report("done", 1.0)
         # Stored as float16 (half the artifact); the model in memory uses the same values as a loaded one.
-        memory = sentence[remembered].astype(np.float16).astype(np.float32)
-        return cls(
-            encoder=encoder, word=word, char=char, head=head, language=language, metadata=metadata, memory=memory
-        )
+        memory, oos_memory = (sentence[mask].astype(np.float16).astype(np.float32) for mask in (remembered, ~remembered))
+        classifier = cls(
+            encoder=encoder, word=word, char=char, head=head, language=language, metadata=metadata, memory=memory,
+            oos_memory=oos_memory,
+        )  # fmt: skip
+        classifier.calibration = calibration
+        return classifier
 
     def predict(self, texts: list[str], *, top_k: int = 5) -> list[Prediction]:
         if top_k < 1:
@@ -240,22 +259,30 @@ class IntentClassifier:
         word = tfidf_transform(self._word, self.config.word_texts(texts))
         char = tfidf_transform(self._char, texts)
         features = combine(embeddings, word, char, self.config.weights, self.config.token_block(texts, self._tokens_root))
-        proba = self._head.predict_proba(features)
-        similarity = [None] * len(texts)
+        logits = self._head.logits(features)
+        proba = softmax(logits)
+        similarity, rows = [None] * len(texts), [None] * len(texts)
         if self._memory is not None:
-            similarity = nearest_similarity(top_layers(embeddings, 1, self._encoder.dimension), self._memory)
+            sentence = top_layers(embeddings, 1, self._encoder.dimension)
+            similarity = nearest_similarity(sentence, self._memory)
+            rows = evidence(logits, similarity, nearest_oos_similarity(sentence, self._oos_memory))
         languages = self._language.predict(texts)
         k = min(top_k, len(self._head.classes))
-        return [self._prediction(*row, k) for row in zip(proba, languages, similarity)]
+        return [self._prediction(*row, k) for row in zip(proba, languages, similarity, rows)]
 
-    def _prediction(self, proba: np.ndarray, language: str, similarity: float | None, k: int) -> Prediction:
+    def _prediction(
+        self, proba: np.ndarray, language: str, similarity: float | None, row: np.ndarray | None, k: int
+    ) -> Prediction:
         best = np.argsort(-proba, kind="stable")[:k]
         ranking = [(self._head.classes[i], float(proba[i])) for i in best]
         intent, confidence = ranking[0]
         similarity = None if similarity is None else float(similarity)
-        score = confidence if similarity is None else rejection_score(confidence, similarity, self.similarity_weight)
+        row = None if row is None else tuple(float(x) for x in row)
+        score = confidence if row is None else float(rejection_score(row, self.rejection_weights))
         out_of_scope = bool(score < self.threshold) or intent == OUT_OF_SCOPE_INTENT
-        return Prediction(intent, confidence, language, ranking, out_of_scope=out_of_scope, similarity=similarity)
+        return Prediction(
+            intent, confidence, language, ranking, out_of_scope=out_of_scope, similarity=similarity, evidence=row
+        )
 
     def save(self, path: str | Path, *, extra_files: dict[str, Path] | None = None) -> None:
         """Write the artifact directory atomically, replacing any artifact already at `path`."""
@@ -277,6 +304,7 @@ class IntentClassifier:
         }
         if self._memory is not None:
             arrays["memory"] = self._memory.astype(np.float16)
+            arrays["oos_memory"] = self._oos_memory.astype(np.float16)
         with tempfile.TemporaryDirectory() as tmp:
             extra = dict(extra_files or {})
             if self.encoder_tuned:
@@ -316,6 +344,7 @@ class IntentClassifier:
             language=LanguageDetector.from_state(manifest["language"], arrays),
             metadata=metadata,
             memory=arrays["memory"].astype(np.float32) if "memory" in arrays else None,
+            oos_memory=arrays["oos_memory"].astype(np.float32) if "oos_memory" in arrays else None,
             backend=backend,
             tokens_root=Path(path) / EXPORTED_TOKENS if (Path(path) / EXPORTED_TOKENS).is_dir() else None,
         )
@@ -375,11 +404,11 @@ def _metadata(
 
 
 def _calibration_summary(calibration: Calibration) -> dict[str, Any]:
-    correct = calibration.correct
+    in_scope = ~calibration.out_of_scope
     return {
-        "n_in_scope": int(len(correct)),
-        "n_unseen": int(len(calibration.unseen)),
-        "accuracy": float(correct.mean()) if len(correct) else None,
+        "n_in_scope": int(in_scope.sum()),
+        "n_unseen": int(calibration.out_of_scope.sum()),
+        "accuracy": float(calibration.correct[in_scope].mean()) if in_scope.any() else None,
     }
 
 

@@ -5,7 +5,16 @@ from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path
 from .bots import bot_load_definition
 from .examples import ExampleRejected, out_of_scope_intent_get, training_example_add
 from .interchange import BotImport, bot_export, bot_import
-from .prediction import UNCLASSIFIED, ClassifierError, NoModelError, intent_predict, intent_predict_batch
+from .prediction import (
+    UNCLASSIFIED,
+    ClassifierError,
+    NoModelError,
+    intent_predict,
+    intent_predict_batch,
+    model_load_seconds,
+    models_load_production,
+    models_loaded,
+)
 from .prediction_jobs import (
     BatchUnsupportedError,
     prediction_job_cancel,
@@ -54,6 +63,9 @@ __all__ = [
     "encoder_name",
     "intent_predict",
     "intent_predict_batch",
+    "model_load_seconds",
+    "models_load_production",
+    "models_loaded",
     "model_is_current",
     "model_train",
     "model_version_export",

@@ -1,14 +1,19 @@
 """Prediction with a bot's production model, loaded once per process and swapped when production changes."""
 
+import logging
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 
 from ..classifier import IntentClassifier, Prediction, configure_threads
+from ..classifier.storage import ArtifactError
 from ..models import ModelVersion
-from ..selectors import production_version_id
+from ..selectors import production_version_id, production_version_ids
 from .artifacts import artifact_local_path
+
+logger = logging.getLogger(__name__)
 
 
 class NoModelError(RuntimeError):
@@ -33,6 +38,7 @@ UNCLASSIFIED = Prediction(intent="", confidence=0.0, language="", ranking=[], ou
 # read, the one stored with its answer.
 _loaded: dict[int, tuple[ModelVersion, str, IntentClassifier]] = {}
 _loaded_lock = threading.Lock()
+_load_seconds = [0.0]  # this process's time spent loading models, so an answer can tell it paid for one
 
 
 def _classifier(bot_id: int, version_id: int | None = None) -> tuple[ModelVersion, IntentClassifier]:
@@ -53,9 +59,40 @@ def _classifier(bot_id: int, version_id: int | None = None) -> tuple[ModelVersio
         # a bot's folder: a slug never starts with a dot).
         artifact = artifact_local_path(artifact_path=version.artifact_path)
         onnx_cache = Path(settings.CHARLA_MODEL_CACHE_DIR) / ".encoders"
+        started = time.monotonic()
         classifier = IntentClassifier.load(artifact, backend=backend, onnx_cache=onnx_cache)
+        _classify(version, classifier, ["warm-up"])  # lazy parts (tokenizer, runtime graphs) load on first use
+        _load_seconds[0] += time.monotonic() - started
         _loaded[bot_id] = (version, backend, classifier)
         return version, classifier
+
+
+def model_load_seconds() -> float:
+    """Seconds this process has spent loading and warming up models, all of them together."""
+    return _load_seconds[0]
+
+
+def models_load_production() -> dict[int, int]:
+    """Load every bot's production model into this process (each warmed up with one forward pass); returns what
+    is held now, version id by bot id. A bot whose model cannot be loaded is logged and left out, so one broken
+    artifact does not keep the other bots' answers from being served; its messages load it again when they come.
+    Models of bots that have no production version any more (deleted bots) are dropped."""
+    production = production_version_ids()
+    with _loaded_lock:
+        for bot_id in set(_loaded) - set(production):
+            del _loaded[bot_id]
+    for bot_id, version_id in production.items():
+        try:
+            _classifier(bot_id, version_id)
+        except (ArtifactError, OSError, ModelVersion.DoesNotExist, ClassifierError):
+            logger.exception("bot %s: production model version %s could not be loaded", bot_id, version_id)
+    return models_loaded()
+
+
+def models_loaded() -> dict[int, int]:
+    """The model versions this process holds, version id by bot id."""
+    with _loaded_lock:
+        return {bot_id: version.pk for bot_id, (version, _, _) in _loaded.items()}
 
 
 def _classify(version: ModelVersion, classifier: IntentClassifier, texts: list[str], top_k: int = 5) -> list[Prediction]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ..classifier import ArtifactError, IntentClassifier
 from ..classifier.encoder import get_encoder
-from ..classifier.evaluation import cross_validation_report
+from ..classifier.evaluation import cross_validation_report, rejection_report
 from ..classifier.finetune import EncoderTuning
 from ..classifier.model import BOT_HEAD_CONFIG
 from ..classifier.storage import read_artifact
@@ -24,6 +24,7 @@ from .artifacts import artifact_exists, artifact_local_path, artifact_publish
 
 ProgressCallback = Callable[[str, float], None]
 EVALUATION_PLOT = "evaluation.png"
+REJECTION_PLOT = "rejection.png"
 
 
 class ModelVersionError(RuntimeError):
@@ -54,7 +55,8 @@ def model_train(
     """Train on the bot's active examples, evaluate by cross-validation, register an evaluated candidate.
 
     A frozen encoder encodes the examples once for training and evaluation both; a bot with `tune_encoder`
-    trains a copy of the encoder first (finetune.py), whose weights go into the artifact.
+    trains a copy of the encoder first (finetune.py), whose weights go into the artifact. The evaluation
+    includes the out-of-scope rejection at the version's threshold (`evaluation["out_of_scope"]`).
     """
     report = progress or (lambda stage, fraction: None)
     data = training_data_for_bot(bot=bot)
@@ -78,21 +80,24 @@ def model_train(
         embeddings = classifier.encode(data.texts)
     report("evaluating", 0.8)
     with tempfile.TemporaryDirectory() as tmp:
-        plot = Path(tmp) / EVALUATION_PLOT
+        plots = {name: Path(tmp) / name for name in (EVALUATION_PLOT, REJECTION_PLOT)}
         evaluation = cross_validation_report(
             texts=data.texts, intents=data.intents, languages=data.languages, embeddings=embeddings,
-            config=classifier.config, plot_path=plot,
+            config=classifier.config, plot_path=plots[EVALUATION_PLOT],
         )  # fmt: skip
+        evaluation["out_of_scope"] = rejection_report(classifier, plot_path=plots[REJECTION_PLOT])
         if classifier.encoder_tuned:
             evaluation["encoder_tuned_on_every_fold"] = True
         report("registering", 0.95)
-        version = _register(bot, data, classifier, evaluation, plot if plot.is_file() else None, trained_by_id)
+        plots = {name: path for name, path in plots.items() if path.is_file()}
+        version = _register(bot, data, classifier, evaluation, plots, trained_by_id)
     report("done", 1.0)
     return version
 
 
 def _register(
-    bot: Bot, data: TrainingData, classifier: IntentClassifier, evaluation: dict, plot: Path | None, user_id: int | None
+    bot: Bot, data: TrainingData, classifier: IntentClassifier, evaluation: dict, plots: dict[str, Path],
+    user_id: int | None,
 ) -> ModelVersion:
     """Number, publish and record the version; the bot's row lock hands out gapless version numbers.
 
@@ -101,14 +106,14 @@ def _register(
     with transaction.atomic(), tempfile.TemporaryDirectory() as tmp:
         Bot.objects.select_for_update().get(pk=bot.pk)
         number = (ModelVersion.objects.filter(bot=bot).aggregate(n=Max("version"))["n"] or 0) + 1
-        classifier.save(Path(tmp) / "artifact", extra_files={EVALUATION_PLOT: plot} if plot else None)
+        classifier.save(Path(tmp) / "artifact", extra_files=plots or None)
         artifact = artifact_publish(directory=Path(tmp) / "artifact", key=f"{bot.slug}/v{number}")
         metadata = classifier.metadata
         return ModelVersion.objects.create(
             bot=bot, version=number, encoder=encoder_name() + (", fine-tuned" if classifier.encoder_tuned else ""),
             data_fingerprint=training_data_fingerprint(data=data, encoder=encoder_name()),
             example_digests=training_example_digests(data=data),
-            hyperparameters={k: metadata[k] for k in ("seed", "threshold", "similarity_weight", "head_config") if k in metadata},
+            hyperparameters={k: metadata[k] for k in ("seed", "threshold", "rejection_weights", "head_config") if k in metadata},
             metrics={k: metadata[k] for k in ("train_seconds", "n_examples", "calibration") if k in metadata},
             artifact_path=artifact, evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
         )  # fmt: skip

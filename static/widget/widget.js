@@ -216,7 +216,7 @@
     let typingTimer = null;
     let errorTimer = null;
     let retryAfterS = RATE_LIMIT_DEFAULT_S;
-    const refused = new Set();  // client_ids refused by the rate limit: sent again, in order, when it allows
+    const refused = new Set();  // client_ids refused (rate limit, busy): sent again, in order, after retry_after
     let resendTimer = null;
     let open = opts.mode !== 'launcher';
 
@@ -464,10 +464,11 @@
       'stream.start': onStreamStart,
       'stream.delta': onStreamDelta,
       ack(msg) { settle(msg.client_id, Number(msg.seq)); },
+      busy: onRefused, // the answer queue is past capacity: not stored, send it again after retry_after
       typing(msg) { setTyping(Boolean(msg.on)); },
       error(msg) {
         showError(typeof msg.message === 'string' ? msg.message : msg.code);
-        if (msg.code === 'rate_limited') { onRateLimited(msg); return; }
+        if (msg.code === 'rate_limited') { onRefused(msg); return; }
         if (typeof msg.client_id !== 'string') return;
         const entry = pending.get(msg.client_id);
         pending.delete(msg.client_id);
@@ -478,15 +479,16 @@
       },
     };
 
-    // A message refused by the rate limit was neither stored nor acknowledged: it stays pending (and in
-    // localStorage) and is sent again once `retry_after` seconds have passed, or after the next `session`.
-    function onRateLimited(msg) {
+    // A message refused by the rate limit (`rate_limited`) or a busy server (`busy`) was neither stored nor
+    // acknowledged: it stays pending (and in localStorage) and is sent again once `retry_after` seconds have
+    // passed (plus up to a second, so refused visitors do not all come back at once), or after the next `session`.
+    function onRefused(msg) {
       const seconds = Number(msg.retry_after);
       retryAfterS = Number.isFinite(seconds) && seconds > 0 ? seconds : RATE_LIMIT_DEFAULT_S;
       if (typeof msg.client_id !== 'string' || !pending.has(msg.client_id)) return;
       refused.add(msg.client_id);
       clearTimeout(resendTimer);
-      resendTimer = setTimeout(resendRefused, retryAfterS * 1000);
+      resendTimer = setTimeout(resendRefused, retryAfterS * 1000 + Math.random() * 1000);
     }
 
     function resendRefused() {

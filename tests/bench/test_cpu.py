@@ -5,7 +5,10 @@ import subprocess
 import sys
 import time
 
-from bench.cpu import cpu_ms_per_turn, cpu_seconds, process_trees, this_process
+import pytest
+from django.db import connection
+
+from bench.cpu import cpu_ms_per_turn, cpu_seconds, postgres_backends, process_trees, this_process
 
 
 def test_per_turn_cost_is_the_difference_of_the_readings_divided_by_the_turns():
@@ -32,6 +35,19 @@ def test_readings_follow_real_work_of_a_process_and_its_children():
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.django_db
+def test_postgres_backends_are_those_of_the_database_named():
+    """The server's backends serving this test database count; a database of the same server with another name
+    (another engineer's, on a shared server) does not."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    name = connection.settings_dict["NAME"]
+    assert pid in [process.pid for process in postgres_backends(name)()]
+    assert pid not in [process.pid for process in postgres_backends(name + "_other")()]
+    assert pid not in [process.pid for process in postgres_backends(name[:-1])()]
 
 
 BUSY_THEN_SLEEP = """

@@ -1,4 +1,4 @@
-"""bench.quick_pair against a live daphne and Celery worker: two quick messages, two answers, in order."""
+"""bench.quick_pair against a live daphne and answer worker: two quick messages, two answers, in order."""
 
 import argparse
 

@@ -1,6 +1,6 @@
-"""The load client's counting: what it calls lost, duplicated and out of order."""
+"""The load client's counting: what it calls lost, duplicated and out of order, and each failure's kind."""
 
-from bench.tally import ConversationLog, percentile, stage_durations, tally
+from bench.tally import ConversationLog, generator_lag, percentile, stage_durations, tally
 
 
 def answer(seq: int, reply_to: int) -> dict:
@@ -30,6 +30,35 @@ def test_an_unanswered_or_unacknowledged_message_is_lost():
     del log.acked["m2"]
     counts = tally(log)
     assert (counts.sent, counts.answered, counts.lost) == (3, 1, 2)
+
+
+def test_every_unanswered_message_is_counted_once_under_its_kind():
+    """Acknowledged and unanswered: no_answer_in_window. Refused: busy, rate_limited or error:<code>, not lost.
+    Never heard of on a socket the server closed: closed_by_server:<code>; on an open one: no_ack."""
+    log = log_of(6, [(0.5, answer(2, 1))])
+    for client_id, kind in (("m2", "busy"), ("m3", "rate_limited"), ("m4", "error:text_too_long")):
+        del log.acked[client_id]
+        log.refused[client_id] = kind
+    del log.acked["m5"]
+    counts = tally(log)
+    assert counts.failures == {"no_answer_in_window": 1, "busy": 1, "rate_limited": 1, "error:text_too_long": 1,
+                               "no_ack": 1}  # fmt: skip
+    assert (counts.answered, counts.refused, counts.lost) == (1, 3, 2)
+    log.closed = "closed_by_server:1011"
+    assert tally(log).failures["closed_by_server:1011"] == 1
+
+
+def test_duplicates_and_out_of_order_answers_are_kinds_too():
+    """The product's own faults appear in the failures beside the refusals."""
+    counts = tally(log_of(2, [(1.5, answer(4, 3)), (1.6, answer(2, 1)), (1.7, answer(5, 1))]))
+    assert counts.failures == {"duplicated": 1, "out_of_order": 2}
+
+
+def test_generator_lag_counts_sends_over_100_ms_late():
+    """The generator's lag behind its schedule is its own figure, with the sends over 100 ms late counted."""
+    lag = generator_lag([0.0, 0.05, 0.2, 0.5])
+    assert lag["late_sends"] == 2 and lag["lag_max_ms"] == 500.0 and lag["lag_p50_ms"] == 50.0
+    assert generator_lag([])["late_sends"] == 0
 
 
 def test_a_second_answer_with_another_seq_is_a_duplicate_but_a_repeated_frame_is_not():

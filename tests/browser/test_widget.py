@@ -1,6 +1,6 @@
 """The widget and the iframe in a real browser (Debian's chromium driven by Playwright), on a third-party page.
 
-One daphne (restartable), one Celery worker and one chromium for the whole module. The "customer site" is a
+One daphne (restartable), one answer worker and one chromium for the whole module. The "customer site" is a
 second HTTP server on another port: reached as 127.0.0.1 it is an origin configured for the bot, reached as
 localhost it is a foreign one.
 """

@@ -1,4 +1,4 @@
-"""Actions against the real stack: a real Celery worker calls a real HTTP backend the test runs on 127.0.0.1
+"""Actions against the real stack: a real answer worker calls a real HTTP backend the test runs on 127.0.0.1
 (the customer's backend, the one thing out of reach), and the demo booking lands in its table through daphne."""
 
 import hashlib
@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 
 from conversations.models import Conversation, Message
@@ -21,25 +20,25 @@ from intents.action_signing import action_signature_verify
 from intents.demo import demo_action_secret
 from intents.models import DemoBooking
 from tests.action_backend import SECRET, Backend, backend, hours_action  # noqa: F401  (fixtures)
-from tests.live import free_port, open_chat, stack_env, start_worker, stop
+from tests.live import free_port, open_chat, stack_env, start_answer_worker, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stack:
     url: str  # the chat socket's
     logs: Path
-    worker: subprocess.Popen
+    worker: subprocess.Popen  # replaced by a test that kills it
 
 
 @pytest.fixture(scope="module")
 def stack(web, stack_logs):
-    """daphne, then a prefork worker with one child (which a test kills); the worker stops first, so daphne does
+    """daphne, then an answer worker (which a test kills and replaces); the worker stops first, so daphne does
     not wait for the connections it keeps alive."""
-    worker = start_worker("actions", stack_env(), stack_logs / "worker.log", pool="prefork", concurrency=1)
-    yield Stack(url=web, logs=stack_logs, worker=worker)
-    stop(worker)
+    stack = Stack(url=web, logs=stack_logs, worker=start_answer_worker(stack_env(), stack_logs / "worker.log"))
+    yield stack
+    stop(stack.worker)
 
 
 def say(session, text: str, client_id: str | None = None) -> Message:
@@ -105,8 +104,9 @@ def test_a_failing_backend_gets_the_failure_response_logged_and_the_turn_answere
 
 
 def test_a_worker_killed_during_the_call_calls_again_with_the_same_key_and_answers_once(hours_action, stack):
-    """At least once: the worker process is killed while the backend holds its call; the redelivered task calls
-    the backend again with the same Idempotency-Key, and the turn is answered once, with the second answer."""
+    """At least once: the answer worker is SIGKILLed while the backend holds its call; the worker that claims its
+    stream entry calls the backend again with the same Idempotency-Key, and the turn is answered once, with the
+    second answer."""
     hours_action.action = "hours/hold"
     hours_action.save()
     hours_action.bot.action_timeout = 30
@@ -114,9 +114,10 @@ def test_a_worker_killed_during_the_call_calls_again_with_the_same_key_and_answe
     session = session_open(bot=hours_action.bot, user_id=None, token=None, language="en")
     message, _ = message_receive(conversation_id=session.conversation_id, text="/opening_hours", client_id="h1")
     assert Backend.held.wait(120), "the worker did not call the backend"
-    [child] = psutil.Process(stack.worker.pid).children()
-    os.kill(child.pid, signal.SIGKILL)
+    os.kill(stack.worker.pid, signal.SIGKILL)
+    stack.worker.wait()
     Backend.release.set()
+    stack.worker = start_answer_worker(stack_env(), stack.logs / "worker.log", "--claim-idle", "1")
     message = say(session, "/opening_hours", client_id="h1")  # the same client_id: the stored message, not a new one
     assert message.reply.text == "Done once."
     assert [call["headers"]["Idempotency-Key"] for call in Backend.calls] == [str(message.pk)] * 2

@@ -2,7 +2,8 @@
 
 import pytest
 
-from conversations.services import message_answer, message_receive, session_open
+from conversations.services import message_receive, session_open
+from tests.conversations.answering import answer
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ def test_a_transcript_shows_every_message_in_order_and_cannot_be_edited(trained_
     session = session_open(bot=trained_demo_bot, user_id=None, token=None, language="es")
     for n, text in enumerate(["hola", "¿cuál es el horario?"]):
         message, _ = message_receive(conversation_id=session.conversation_id, text=text, client_id=str(n))
-        message_answer(message_id=message.pk)
+        answer(message)
     listing = admin_client.get("/admin/conversations/conversation/")
     assert listing.status_code == 200 and str(session.conversation_id) in listing.content.decode()
     page = admin_client.get(f"/admin/conversations/conversation/{session.conversation_id}/change/")

@@ -1,4 +1,4 @@
-"""Micro-batched answers: one forward pass for many messages, still in order and exactly once."""
+"""Micro-batched answers (the one answer path): one forward pass for many messages, in order and exactly once."""
 
 import random
 import threading
@@ -8,23 +8,18 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from conversations import inference
-from conversations.batching import messages_answer_batch
-from conversations.inference import Entry, Turn
+from conversations.inference import Entry
 from conversations.models import Message
-from conversations.services import message_receive, session_open
+from conversations.services import message_receive, messages_answer_batch, session_open
+from tests.conversations.answering import entries_for
 
 
 def conversation_with(bot, texts: list[str]):
-    """A new conversation holding `texts` as stored, unanswered user messages (nothing enqueued: no commit)."""
+    """A new conversation holding `texts` as stored, unanswered user messages (their stream entries are not read
+    here: the test hands the batch function its entries itself)."""
     session = session_open(bot=bot, user_id=None, token=None, language="en")
     return [message_receive(conversation_id=session.conversation_id, text=t, client_id=f"c{i}")[0]
             for i, t in enumerate(texts)]  # fmt: skip
-
-
-def entries_for(messages) -> list[Entry]:
-    return [Entry(id=f"0-{m.pk}", turn=Turn(message_id=m.pk, conversation_id=str(m.conversation_id),
-                                            bot_id=m.conversation.bot_id, text=m.text),
-                  timings={"received": 1.0}) for m in messages]  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -108,8 +103,9 @@ _steps: list[int] = []  # a shared counter of events: which of two threads got s
 
 
 @pytest.fixture
-def batched(settings):
-    settings.CHARLA_INFERENCE_BATCH = True
+def batched():
+    """An empty answer stream: earlier tests' messages queued entries too."""
+    inference.stream_client().delete(inference.STREAM)
     inference.group_ensure()
     yield
     inference.stream_client().delete(inference.STREAM)
@@ -134,7 +130,7 @@ def _answer_when_committed(visitor: _Visitor) -> tuple[list[Entry], list, int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_entry_queued_before_its_message_commits_is_answered_after_the_commit(trained_demo_bot, batched):
-    """Batched, the entry (with the text) is queued before the message's commit: the model runs while the commit
+    """The entry (with the text) is queued before the message's commit: the model runs while the commit
     is flushed, and the answer waits for the commit at the conversation's row lock."""
     session = session_open(bot=trained_demo_bot, user_id=None, token=None, language="en")
     visitor = _Visitor(session, commit=True)

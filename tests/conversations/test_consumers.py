@@ -39,7 +39,7 @@ async def _send(communicator, frame) -> None:
     await communicator.send_to(text_data=json.dumps(frame))
 
 
-async def test_a_message_is_acked_then_typing_then_answered(trained_demo_bot, eager_tasks):
+async def test_a_message_is_acked_then_typing_then_answered(trained_demo_bot, answers_in_process):
     """message → ack with its seq, typing on, then the bot's answer replying to it."""
     communicator, connected, _ = await _connect()
     assert connected
@@ -55,7 +55,7 @@ async def test_a_message_is_acked_then_typing_then_answered(trained_demo_bot, ea
     await communicator.disconnect()
 
 
-async def test_a_repeated_client_id_is_acked_again_and_not_answered_twice(trained_demo_bot, eager_tasks):
+async def test_a_repeated_client_id_is_acked_again_and_not_answered_twice(trained_demo_bot, answers_in_process):
     """The retry of a send gets the same ack, and no second message or answer."""
     communicator, _, _ = await _connect()
     await _session(communicator)
@@ -82,7 +82,7 @@ async def test_a_repeated_client_id_is_acked_again_and_not_answered_twice(traine
         (b"\x00\x01binary", "binary_frame"),
     ],
 )
-async def test_a_bad_frame_gets_an_error_and_the_socket_stays_usable(trained_demo_bot, eager_tasks, frame, code):
+async def test_a_bad_frame_gets_an_error_and_the_socket_stays_usable(trained_demo_bot, answers_in_process, frame, code):
     """Each bad frame gets a coded error, stores nothing, and the next good message is still answered."""
     communicator, _, _ = await _connect()
     await _session(communicator)
@@ -99,7 +99,7 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_usable(trained_dem
     await communicator.disconnect()
 
 
-async def test_reconnecting_with_the_token_resumes_the_history_in_order(trained_demo_bot, eager_tasks):
+async def test_reconnecting_with_the_token_resumes_the_history_in_order(trained_demo_bot, answers_in_process):
     """A second socket with ?token= joins the same conversation and `resume` replays it."""
     first, _, _ = await _connect()
     session = await _session(first)

@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from conversations.dialogue import dialogue_step
 from conversations.models import Conversation, Message
-from conversations.services import message_answer, message_receive, session_open
+from conversations.services import message_receive, session_open
 from intents.classifier import Prediction
 from intents.models import Entity, EntityValue, Intent, IntentContext, Response, Slot
+from tests.conversations.answering import answer
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +23,8 @@ class Chat:
     def say(self, text):
         self.n += 1
         message, _ = message_receive(conversation_id=self.session.conversation_id, text=text, client_id=str(self.n))
-        reply, created = message_answer(message_id=message.pk)
-        assert created
+        reply = answer(message)
+        assert reply is not None
         return reply
 
     @property

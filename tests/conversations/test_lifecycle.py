@@ -70,21 +70,42 @@ def test_the_retention_purge_deletes_old_transcripts_and_their_anonymous_visitor
     assert Message.objects.count() == 1 and Visitor.objects.count() == 1
 
 
-def test_a_lost_task_is_requeued_by_the_sweep_and_answered_once(
-    trained_demo_bot, eager_tasks, django_capture_on_commit_callbacks
+def test_a_lost_message_is_queued_again_on_the_stream_by_the_sweep(trained_demo_bot, eager_tasks):
+    """A user message left pending (its stream entry lost with a Redis that restarted empty) is queued again, as a
+    stream entry with its text, when the beat sweep finds it; a message pending for less time is not."""
+    from conversations import inference
+
+    inference.stream_client().delete(inference.STREAM)
+    inference.group_ensure()
+    lost, recent = _pending(trained_demo_bot, minutes_ago=10), _pending(trained_demo_bot, minutes_ago=0)
+    assert messages_requeue_stale.delay().get() == 1
+    [entry] = inference.entries_read(consumer="test", count=10, block_ms=0)
+    inference.entries_done([entry])
+    assert (entry.message_id, entry.turn.text, "requeued" in entry.timings) == (lost.pk, "hello", True)
+    assert recent.status == "pending"
+
+
+def test_without_redis_the_sweep_answers_a_lost_message_in_process_once(
+    trained_demo_bot, eager_tasks, answers_in_process, django_capture_on_commit_callbacks
 ):
-    """A user message left pending (its task vanished) is answered when the beat sweep finds it."""
-    session = _open(trained_demo_bot)
-    conversation = Conversation.objects.get(pk=session.conversation_id)
-    lost = Message.objects.create(conversation=conversation, seq=1, role="user", text="hello", client_id="lost",
-                                  status="pending")
-    Message.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=10))
-    Conversation.objects.filter(pk=conversation.pk).update(last_seq=1)
-    with django_capture_on_commit_callbacks(execute=True):  # the task is sent once the sweep's reads commit
+    """The embedded defaults: the sweep answers in-process, through the same batch function, once."""
+    lost = _pending(trained_demo_bot, minutes_ago=10)
+    with django_capture_on_commit_callbacks(execute=True):
         assert messages_requeue_stale.delay().get() == 1
     assert messages_requeue_stale.delay().get() == 0
     lost.refresh_from_db()
     assert lost.status == "answered" and lost.reply.intent == "greet"
+
+
+def _pending(bot, *, minutes_ago: int) -> Message:
+    """A stored user message, pending, `minutes_ago` old, in a conversation of its own."""
+    session = _open(bot)
+    conversation = Conversation.objects.get(pk=session.conversation_id)
+    message = Message.objects.create(conversation=conversation, seq=1, role="user", text="hello", client_id="lost",
+                                     status="pending")  # fmt: skip
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=minutes_ago))
+    Conversation.objects.filter(pk=conversation.pk).update(last_seq=1)
+    return message
 
 
 def _staff_api():

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from conversations.models import Message
 from conversations.operators.inbox import LOW_CONFIDENCE, InboxFilters, inbox_messages
-from conversations.services import ReviewRejected, message_answer, message_receive, messages_review, session_open
+from conversations.services import ReviewRejected, message_receive, messages_review, session_open
 from intents.models import Bot, Intent, ModelVersion, TrainingExample
 from intents.selectors import model_version_example_changes, training_data_for_bot
 from intents.services import training_example_digests
+from tests.conversations.answering import answer
 from tests.conversations.factories import user_message
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def operator(db):
 def _answered(bot, text: str):
     session = session_open(bot=bot, user_id=None, token=None, language="en")
     message, _ = message_receive(conversation_id=session.conversation_id, text=text, client_id=text)
-    message_answer(message_id=message.pk)
+    answer(message)
     message.refresh_from_db()
     return message
 

@@ -1,16 +1,13 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conversations.models import Conversation, Message, Visitor
 from conversations.selectors import messages_after
-from conversations.services import (
-    EarlierTurnPending,
-    MessageRejected,
-    message_answer,
-    message_receive,
-    session_open,
-)
+from conversations.services import MessageRejected, message_receive, session_open
 from conversations.tokens import visitor_token_make
+from tests.conversations.answering import answer, entries_for
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +59,26 @@ def test_messages_get_gapless_seqs_and_a_retried_send_is_stored_once(demo_bot):
     assert Message.objects.filter(conversation_id=session.conversation_id, role="user").count() == 1
 
 
+def test_a_message_in_an_open_conversation_is_stored_with_one_statement(demo_bot):
+    """The common case locks, hands out the seq and inserts with one statement (besides the transaction's own);
+    the row and the conversation are what the general path writes."""
+    session = _open(demo_bot)
+    before = Conversation.objects.get(pk=session.conversation_id).updated_at
+    message_receive(conversation_id=session.conversation_id, text="hello", client_id="c0")
+    with CaptureQueriesContext(connection) as queries:
+        message, created = message_receive(conversation_id=session.conversation_id, text=" hola ", client_id="c1")
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 1, statements
+    assert created and message.seq == 2 and message.status == Message.Status.PENDING
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.seq, stored.text, stored.client_id, stored.role, stored.bot_id, stored.status) == (
+        2, "hola", "c1", Message.Role.USER, demo_bot.pk, Message.Status.PENDING
+    )
+    assert stored.created_at is not None and stored.ranking == [] and stored.timings == {}
+    conversation = Conversation.objects.get(pk=session.conversation_id)
+    assert conversation.last_seq == 2 and conversation.updated_at > before
+
+
 @pytest.mark.parametrize(
     ("text", "client_id", "code"),
     [
@@ -90,28 +107,29 @@ def test_a_message_is_answered_once_in_its_language(trained_demo_bot):
     """The answer is stored once, replies to the message, and speaks the language of the message."""
     session = _open(trained_demo_bot)
     message, _ = message_receive(conversation_id=session.conversation_id, text="hola", client_id="a")
-    reply, created = message_answer(message_id=message.pk)
-    assert created and reply.reply_to_id == message.pk and reply.seq == 2
+    reply = answer(message)
+    assert reply.reply_to_id == message.pk and reply.seq == 2
     assert (reply.intent, reply.language) == ("greet", "es")
     assert reply.text in trained_demo_bot.intents.get(name="greet").responses.filter(language="es").values_list(
         "text", flat=True
     )
-    same, created = message_answer(message_id=message.pk)
-    assert not created and same.pk == reply.pk
+    assert answer(message).pk == reply.pk
+    assert Message.objects.filter(role="bot").count() == 1
     message.refresh_from_db()
     assert message.status == Message.Status.ANSWERED and message.intent == "greet" and message.ranking
 
 
 def test_dialogue_steps_wait_for_earlier_turns(trained_demo_bot):
-    """A later message is not answered before an earlier one of the same conversation."""
+    """A later message is not answered before an earlier one of the same conversation: it is handed back."""
+    from conversations.services import messages_answer_batch
+
     session = _open(trained_demo_bot)
     first, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
     second, _ = message_receive(conversation_id=session.conversation_id, text="thanks a lot", client_id="2")
-    with pytest.raises(EarlierTurnPending):
-        message_answer(message_id=second.pk)
+    assert messages_answer_batch(entries=entries_for([second])) == entries_for([second])
     assert not Message.objects.filter(role="bot").exists()
-    message_answer(message_id=first.pk)
-    reply, _ = message_answer(message_id=second.pk)
+    answer(first)
+    reply = answer(second)
     assert [m["seq"] for m in messages_after(conversation_id=session.conversation_id, after_seq=0)] == [1, 2, 3, 4]
     assert reply.reply_to_id == second.pk and reply.seq == 4
 
@@ -122,7 +140,7 @@ def test_unclear_messages_get_the_fallback(trained_demo_bot):
     trained_demo_bot.save()
     session = _open(trained_demo_bot)
     message, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="x")
-    reply, _ = message_answer(message_id=message.pk)
+    reply = answer(message)
     assert reply.intent == "fallback"
     assert reply.text in trained_demo_bot.fallback_responses["en"]
 
@@ -132,7 +150,7 @@ def test_resume_returns_history_in_order_in_the_message_shape(trained_demo_bot):
     session = _open(trained_demo_bot)
     for n, text in enumerate(["hello", "what are your opening hours?"]):
         message, _ = message_receive(conversation_id=session.conversation_id, text=text, client_id=str(n))
-        message_answer(message_id=message.pk)
+        answer(message)
     frames = messages_after(conversation_id=session.conversation_id, after_seq=1)
     assert [(f["seq"], f["role"]) for f in frames] == [(2, "bot"), (3, "user"), (4, "bot")]
     assert frames[0]["reply_to"] == 1 and frames[2]["reply_to"] == 3
@@ -141,40 +159,38 @@ def test_resume_returns_history_in_order_in_the_message_shape(trained_demo_bot):
     assert frames[2]["intent"] == "opening_hours"
 
 
-def test_a_quick_second_message_is_retried_within_milliseconds_and_the_retries_span_the_sweep_delay():
-    """Behind an earlier turn the task retries after 50, 100, 200 ms… up to every 2 s (Celery's retry_backoff
-    cannot go under a whole second), and its 64 retries last about the requeue sweep's default delay."""
-    from conversations.tasks import ANSWER_MAX_RETRIES, answer_retry_delay
-
-    delays = [answer_retry_delay(n) for n in range(ANSWER_MAX_RETRIES)]
-    assert delays[:4] == [0.05, 0.1, 0.2, 0.4] and delays[-1] == 2.0 and delays == sorted(delays)
-    assert 100 <= sum(delays) <= 120  # CHARLA_PENDING_REQUEUE_SECONDS defaults to 120
-
-
-def test_an_answer_task_stuck_behind_an_unanswered_turn_gives_up_and_leaves_it_to_the_sweep(trained_demo_bot):
-    """While an earlier turn stays unanswered the task retries a bounded number of times, then ends with its
-    message still pending (the requeue sweep queues it again later): it never retries forever."""
-    from chatbot.celery import app
-    from conversations.tasks import message_answer as message_answer_task
-
+def test_without_redis_a_message_is_answered_in_process_once_it_commits(
+    trained_demo_bot, answers_in_process, django_capture_on_commit_callbacks
+):
+    """The embedded defaults: no stream, no worker; the commit of the message answers it through the same batch
+    function, stamped with the same stages."""
     session = _open(trained_demo_bot)
-    message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
-    second, _ = message_receive(conversation_id=session.conversation_id, text="thanks a lot", client_id="2")
-    propagates, app.conf.task_eager_propagates = app.conf.task_eager_propagates, False
-    try:  # in-process, each retry runs at once and a failure is returned, not raised
-        result = message_answer_task.apply(args=[second.pk])
-    finally:
-        app.conf.task_eager_propagates = propagates
-    assert result.state == "FAILURE" and isinstance(result.result, EarlierTurnPending)
-    second.refresh_from_db()
-    assert second.status == Message.Status.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        message, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
+    message.refresh_from_db()
+    assert message.status == Message.Status.ANSWERED and message.reply.intent == "greet"
+    assert {"received", "stored", "enqueued", "worker_start", "predicted", "answer_stored"} <= set(message.timings)
+
+
+def test_with_redis_a_message_is_queued_on_the_stream_before_its_commit(trained_demo_bot):
+    """With REDIS_URL set the stored message is an entry of the answer stream (with its text), not answered here."""
+    from conversations import inference
+
+    inference.group_ensure()
+    inference.entries_done(inference.entries_read(consumer="test", count=1000, block_ms=0))  # earlier tests' left
+    session = _open(trained_demo_bot)
+    message, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")
+    [entry] = inference.entries_read(consumer="test", count=10, block_ms=0)
+    inference.entries_done([entry])
+    assert (entry.turn.message_id, entry.turn.text, entry.turn.bot_id) == (message.pk, "hello", trained_demo_bot.pk)
+    assert {"received", "stored", "enqueued"} <= set(entry.timings)
     assert not Message.objects.filter(role="bot").exists()
 
 
 def test_the_unanswered_turns_of_conversations_are_found_with_or_without_given_messages(demo_bot):
     """replies_store's read: every pending user turn of the conversations, plus the messages it was given
     (answered ones included); an empty list of given messages is valid SQL too."""
-    from conversations.services.messages import _turns_unanswered
+    from conversations.services.replies import _turns_unanswered
 
     session = _open(demo_bot)
     first, _ = message_receive(conversation_id=session.conversation_id, text="hello", client_id="1")

@@ -1,4 +1,4 @@
-"""The fault suite's shared stack: two daphne processes and two Celery workers with random inference delays
+"""The fault suite's shared stack: two daphne processes and two answer workers with random inference delays
 and a poison text that makes the classifier raise. Tests that break PostgreSQL or Redis start their own."""
 
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, free_port, stack_env, start_daphne, start_ready_workers, stop_all
+from tests.live import ROOT, free_port, stack_env, start_daphne, start_ready_answer_workers, stop_all
 
 POISON = "POISON-PILL"
 FAULTS_ENV = {"CHARLA_FAULT_INFERENCE_DELAY_MS": "0,300", "CHARLA_FAULT_POISON_TEXT": POISON}
@@ -41,11 +41,11 @@ def fault_stack(django_db_setup, fault_logs):
     env = stack_env({**FAULTS_ENV, "CHARLA_ALLOWED_ORIGINS": origins})
     daphnes = [start_daphne(ports[0], env, logs / "daphne-0.log", *SLOW_PINGS),
                start_daphne(ports[1], env, logs / "daphne-1.log", *QUICK_PINGS)]  # fmt: skip
-    workers = start_ready_workers("faults", 2, env, logs)
+    workers = start_ready_answer_workers("faults", 2, env, logs)
     yield FaultStack(
         urls=tuple(f"ws://127.0.0.1:{port}/ws/chat/demo/" for port in ports),
         daphne_pids=tuple(process.pid for process in daphnes),
         dsn=env["DATABASE_URL"],
-        worker_logs=(logs / "faults-worker-0.log", logs / "faults-worker-1.log"),
+        worker_logs=(logs / "faults-answer-worker-0.log", logs / "faults-answer-worker-1.log"),
     )
     stop_all([*workers, *daphnes])

@@ -2,15 +2,25 @@
 database with the demo bot and its model version), with its own Redis so no other stack takes its tasks.
 
 While PostgreSQL is down a consumer's call fails and daphne closes the socket; the tabs reconnect, resume and
-send again what was not acknowledged, with the same client_id, as the widget does. Answer tasks that failed
-leave their messages pending, and the beat sweep queues them again (here after 10 s pending, swept every 2 s)."""
+send again what was not acknowledged, with the same client_id, as the widget does. An answer worker whose batch
+failed tries it again once the database is back (the entries stay unacknowledged until their answers commit), and
+the beat sweep queues again whatever stayed pending (here after 10 s pending, swept every 2 s)."""
 
 import asyncio
 import time
 
 import pytest
 
-from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_workers, start_redis, stop, stop_all
+from tests.live import (
+    free_port,
+    stack_env,
+    start_daphne,
+    start_ready_answer_workers,
+    start_ready_sweep,
+    start_redis,
+    stop,
+    stop_all,
+)
 
 from .ledger import tally
 from .postgres import Cluster
@@ -47,8 +57,8 @@ async def _restart_under_load(cluster: Cluster, logs, tmp_path) -> tuple[list[Ta
             "CHARLA_PENDING_REQUEUE_SWEEP_SECONDS": "2",
         })  # fmt: skip
         processes.append(start_daphne(web_port, env, logs / "daphne-postgres-restart.log"))
-        processes += await asyncio.to_thread(start_ready_workers, "postgres-restart", 2, env, logs)
-        processes.append(start_beat(env, logs / "beat-postgres-restart.log", tmp_path / "beat-schedule"))
+        processes += await asyncio.to_thread(start_ready_answer_workers, "postgres-restart", 2, env, logs)
+        processes += await asyncio.to_thread(start_ready_sweep, "postgres-restart", env, logs, tmp_path / "beat-schedule")
         tabs = [await Tab(f"ws://127.0.0.1:{web_port}/ws/chat/demo/").open() for _ in range(3)]
         for tab in tabs:
             await tab.say("hello")

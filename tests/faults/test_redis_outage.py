@@ -1,15 +1,25 @@
 """Scenario 3: Redis (broker and channel layer) down for 10 s under load, on a Redis server of the test's own.
 
-Everything Redis held is lost with it (no persistence): queued tasks and the layer's subscriptions. Messages
-are stored in PostgreSQL before they are acknowledged, so an answer task that could not be queued, or was lost,
-is queued again by the beat sweep (here after 10 s pending, swept every 2 s)."""
+Everything Redis held is lost with it (no persistence): the answer stream, its consumer group and the layer's
+subscriptions. Messages are stored in PostgreSQL before they are acknowledged, so a stream entry that could not be
+added, or was lost, is queued again by the beat sweep (here after 10 s pending, swept every 2 s); the answer
+workers wait for Redis and create the consumer group again."""
 
 import asyncio
 import time
 
 import pytest
 
-from tests.live import free_port, stack_env, start_beat, start_daphne, start_ready_workers, start_redis, stop, stop_all
+from tests.live import (
+    free_port,
+    stack_env,
+    start_daphne,
+    start_ready_answer_workers,
+    start_ready_sweep,
+    start_redis,
+    stop,
+    stop_all,
+)
 
 from .ledger import tally
 from .visitor import Tab, talk, until
@@ -23,7 +33,7 @@ async def test_messages_sent_while_redis_is_down_are_acknowledged_and_answered_o
     trained_demo_bot, fault_logs, tmp_path
 ):
     """Three visitors each send a message every 2 s; Redis stops for 10 s and comes back empty. Messages sent
-    during the outage are acknowledged at once (they are stored; their answers could not be queued), and
+    during the outage are acknowledged at once (they are stored; their stream entries could not be added), and
     once Redis is back every message is answered once, in order, on the sockets that stayed open."""
     redis_port, web_port = free_port(), free_port()
     redis = start_redis(redis_port, fault_logs / "redis-outage.log")
@@ -34,8 +44,8 @@ async def test_messages_sent_while_redis_is_down_are_acknowledged_and_answered_o
     processes, tabs = [], []
     try:
         processes.append(start_daphne(web_port, env, fault_logs / "daphne-redis-outage.log"))
-        processes += await asyncio.to_thread(start_ready_workers, "redis-outage", 2, env, fault_logs)
-        processes.append(start_beat(env, fault_logs / "beat-redis-outage.log", tmp_path / "beat-schedule"))
+        processes += await asyncio.to_thread(start_ready_answer_workers, "redis-outage", 2, env, fault_logs)
+        processes += await asyncio.to_thread(start_ready_sweep, "redis-outage", env, fault_logs, tmp_path / "beat-schedule")
         tabs = [await Tab(f"ws://127.0.0.1:{web_port}/ws/chat/demo/").open() for _ in range(3)]
         await talk(tabs, 2, every=2)
         await until(lambda: all(tab.done() for tab in tabs), timeout=120)

@@ -1,4 +1,4 @@
-"""/metrics: django-prometheus' series plus the product's own, recorded by daphne and a real Celery worker into
+"""/metrics: django-prometheus' series plus the product's own, recorded by daphne and a real answer worker into
 Redis and exposed by any web process."""
 
 import re
@@ -36,7 +36,7 @@ def _delta(after: dict[str, float], before: dict[str, float], key: str) -> float
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_metrics_expose_the_product_series_after_real_turns(trained_demo_bot, web, worker):
-    """Three turns through daphne and a Celery worker move the received, answered and fallback counters, the
+    """Three turns through daphne and an answer worker move the received, answered and fallback counters, the
     latency and batch-size histograms by exactly those turns, beside the model version served, queue depths and
     pending turns; django-prometheus counts the page request (and not the scrapes). The live daphne answers
     /healthz and /readyz with 200."""
@@ -59,10 +59,11 @@ async def test_metrics_expose_the_product_series_after_real_turns(trained_demo_b
     assert _delta(after, before, 'charla_answer_latency_seconds_count{bot="demo"}') == 3
     assert _delta(after, before, 'charla_answer_latency_seconds_bucket{bot="demo",le="+Inf"}') == 3
     assert 0 < _delta(after, before, 'charla_answer_latency_seconds_sum{bot="demo"}') < 60
-    assert _delta(after, before, 'charla_worker_batch_size_bucket{le="1.0"}') == 3  # one per Celery task
+    assert _delta(after, before, 'charla_worker_batch_size_bucket{le="1.0"}') == 3  # each turn waited for the last
     assert after['charla_model_version{bot="demo"}'] == 1
     assert after["charla_pending_turns"] == 0
-    assert after['charla_queue_depth{queue="inference"}'] == 0
+    assert after['charla_queue_depth{queue="charla:inference"}'] == 0
+    assert 'charla_queue_depth{queue="inference"}' not in after  # no Celery queue for answers any more
     assert after['charla_metrics_source_up{source="redis"}'] == 1
     assert after['charla_metrics_source_up{source="database"}'] == 1
     assert _delta(after, before, 'django_http_requests_total_by_method_total{method="GET"}') == 1  # the chat page

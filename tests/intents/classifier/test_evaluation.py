@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from intents.classifier.datasets import dataset_load
-from intents.classifier.head import SIMILARITY_WEIGHTS
+from intents.classifier.head import EVIDENCE
 from intents.classifier.metrics import threshold_on_validation
 
 DATA_DIR = Path(__file__).resolve().parents[4] / "shared" / "datasets"  # ../shared/datasets beside the repository
@@ -36,9 +36,12 @@ def test_clinc150_slice_reports_in_scope_accuracy_and_out_of_scope_recall(tmp_pa
     assert 50 < result["accuracy"] <= 100 and 0 <= result["oos_recall"] <= 100
     assert result["in_scope_accuracy"] <= result["accuracy"]  # a rejected in-scope message counts as wrong
     assert len(result["per_intent"]) == 150
-    rule = result["oos_rule"]["chosen_on_validation"]
-    assert rule["similarity_weight"] in SIMILARITY_WEIGHTS and rule["oos_recall"] == result["oos_recall"]
-    assert result["oos_rule"]["probability_only"]["in_scope_accuracy"] <= result["accuracy"]
+    rules = result["oos_rule"]
+    rule = rules["chosen_on_validation"]
+    assert len(rule["weights"]) == len(EVIDENCE) == len(rules["evidence"]) and rule["oos_recall"] == result["oos_recall"]
+    assert rules["probability_only"]["weights"] == [1.0, 0.0, 0.0, 0.0]
+    assert rules["probability_only"]["in_scope_accuracy"] <= result["accuracy"]
+    assert rules["calibrated_at_training"]["threshold"] == round(result["calibrated_threshold"], 4)
     assert (tmp_path / "clinc150.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

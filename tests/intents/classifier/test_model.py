@@ -8,7 +8,7 @@ import pytest
 
 from intents.classifier import ArtifactError, EncoderNotFoundError, IntentClassifier, Prediction
 from intents.classifier.encoder import get_encoder
-from intents.classifier.head import THRESHOLD_CEILING, THRESHOLD_FLOOR
+from intents.classifier.head import PROBABILITY_ONLY
 from intents.classifier.model import HeadConfig
 
 EXAMPLES = {
@@ -120,8 +120,7 @@ def test_unrelated_text_is_out_of_scope(classifier: IntentClassifier) -> None:
     assert [p.out_of_scope for p in predictions] == [True] * len(UNRELATED), [
         (p.intent, round(p.confidence, 3)) for p in predictions
     ]
-    # The threshold is on probability + weight × similarity, so it may pass 1 when the similarity counts.
-    assert THRESHOLD_FLOOR <= classifier.threshold <= THRESHOLD_CEILING + classifier.similarity_weight
+    assert np.isfinite(classifier.metadata["threshold"]) and classifier.rejection_weights[0] == 1.0
 
 
 def test_empty_predict_returns_empty_list(classifier: IntentClassifier) -> None:
@@ -267,11 +266,31 @@ def test_similarity_to_training_examples_is_reported_and_lower_for_unrelated_tex
     unrelated = classifier.predict(UNRELATED)
     assert all(-1.0 <= p.similarity <= 1.0 for p in held_out + unrelated)
     assert np.mean([p.similarity for p in unrelated]) < np.mean([p.similarity for p in held_out])
-    assert classifier.metadata["similarity_weight"] in (0.0, 0.5, 1.0, 2.0, 3.0)
+    weights = dict(zip(classifier.metadata["rejection_evidence"], classifier.metadata["rejection_weights"]))
+    assert set(weights) == {"confidence", "max_logit", "similarity", "oos_similarity"}
+    assert all(p.evidence[2] == p.similarity for p in held_out + unrelated)
+
+
+def test_an_artifact_from_before_the_evidence_weights_rejects_on_probability_plus_weighted_similarity(
+    classifier: IntentClassifier, tmp_path: Path
+) -> None:
+    """Artifacts with a similarity weight and no evidence weights keep their rule: probability + w × similarity."""
+    classifier.save(tmp_path / "model")
+    manifest_path = tmp_path / "model" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for key in ("rejection_weights", "rejection_evidence"):
+        manifest["metadata"].pop(key)
+    manifest["metadata"].update(similarity_weight=2.0, threshold=2.2)
+    manifest_path.write_text(json.dumps(manifest))
+    old = IntentClassifier.load(tmp_path / "model")
+    predictions = old.predict([text for text, _ in HELD_OUT] + UNRELATED)
+    assert old.rejection_weights == (1.0, 0.0, 2.0, 0.0)
+    assert all(p.out_of_scope == (p.confidence + 2.0 * p.similarity < 2.2) for p in predictions)
 
 
 def test_out_of_scope_examples_are_not_remembered_as_in_scope_evidence(tmp_path: Path) -> None:
-    """Examples labelled out_of_scope train their class but are left out of the stored training embeddings."""
+    """Examples labelled out_of_scope train their class and are kept apart from the in-scope training embeddings:
+    a message close to one of them has that closeness as evidence to reject it."""
     texts, intents, languages = _dataset()
     unknown = ["what is the weather on mars", "tell me a joke about cats", "who won the world cup", "play some jazz"]
     model = IntentClassifier.train(
@@ -280,6 +299,9 @@ def test_out_of_scope_examples_are_not_remembered_as_in_scope_evidence(tmp_path:
     model.save(tmp_path / "model")
     with np.load(tmp_path / "model" / "arrays.npz") as arrays:
         assert arrays["memory"].shape == (len(texts), 384) and arrays["memory"].dtype == np.float16
+        assert arrays["oos_memory"].shape == (4, 384) and arrays["oos_memory"].dtype == np.float16
+    (known_unknown,) = IntentClassifier.load(tmp_path / "model").predict(["tell me a joke about cats"])
+    assert known_unknown.evidence[3] > 0.99 and known_unknown.out_of_scope
 
 
 def test_an_artifact_without_training_embeddings_rejects_on_probability_alone(
@@ -293,7 +315,7 @@ def test_an_artifact_without_training_embeddings_rejects_on_probability_alone(
     np.savez_compressed(target / "arrays.npz", **arrays)
     old = IntentClassifier.load(target)
     predictions = old.predict([text for text, _ in HELD_OUT] + UNRELATED)
-    assert old.similarity_weight == 0.0 and all(p.similarity is None for p in predictions)
+    assert old.rejection_weights == PROBABILITY_ONLY and all(p.similarity is None for p in predictions)
     assert all(p.out_of_scope == (p.confidence < old.threshold) for p in predictions)
 
 
