@@ -49,6 +49,12 @@ def encoder_name() -> str:
     return settings.CHARLA_ENCODER_PATH or "all-MiniLM-L6-v2"
 
 
+def _fingerprint_encoder(bot: Bot) -> str:
+    """The encoder as the training fingerprint names it: switching a bot's `tune_encoder` makes its newest
+    version out of date, so `train_intents --if-changed` and nightly retraining train it again."""
+    return encoder_name() + (" fine-tuned" if bot.tune_encoder else "")
+
+
 def model_train(
     *, bot: Bot, trained_by_id: int | None = None, progress: ProgressCallback | None = None
 ) -> ModelVersion:
@@ -111,7 +117,7 @@ def _register(
         metadata = classifier.metadata
         return ModelVersion.objects.create(
             bot=bot, version=number, encoder=encoder_name() + (", fine-tuned" if classifier.encoder_tuned else ""),
-            data_fingerprint=training_data_fingerprint(data=data, encoder=encoder_name()),
+            data_fingerprint=training_data_fingerprint(data=data, encoder=_fingerprint_encoder(bot)),
             example_digests=training_example_digests(data=data),
             hyperparameters={k: metadata[k] for k in ("seed", "threshold", "rejection_weights", "head_config") if k in metadata},
             metrics={k: metadata[k] for k in ("train_seconds", "n_examples", "calibration") if k in metadata},
@@ -185,7 +191,7 @@ def model_is_current(*, bot: Bot, version: ModelVersion | None) -> bool:
     artifact is still there: training again would give the same model."""
     if version is None or not artifact_exists(artifact_path=version.artifact_path):
         return False
-    fingerprint = training_data_fingerprint(data=training_data_for_bot(bot=bot), encoder=encoder_name())
+    fingerprint = training_data_fingerprint(data=training_data_for_bot(bot=bot), encoder=_fingerprint_encoder(bot))
     return version.data_fingerprint == fingerprint
 
 

@@ -106,3 +106,18 @@ def test_the_progress_endpoint_is_json_for_staff_only(demo_bot, admin_client, cl
     client.force_login(staff)
     denied = client.get(url)
     assert denied.status_code == 403 and "error" in denied.json()
+
+
+def test_switching_the_fine_tuned_encoder_makes_the_newest_version_out_of_date(demo_bot, demo_artifact):
+    """The training fingerprint names the encoder as trained: a version trained on today's examples is current
+    until the bot's `tune_encoder` changes, so `--if-changed` and nightly retraining train it again."""
+    from intents.selectors import training_data_for_bot
+    from intents.services import training_data_fingerprint
+    from intents.services.registry import model_is_current
+
+    fingerprint = training_data_fingerprint(data=training_data_for_bot(bot=demo_bot), encoder="all-MiniLM-L6-v2")
+    current = version(demo_bot, 1, demo_artifact, 90.0, stage=ModelVersion.Stage.PRODUCTION, fingerprint=fingerprint)
+    assert model_is_current(bot=demo_bot, version=current)
+    demo_bot.tune_encoder = True
+    demo_bot.save(update_fields=["tune_encoder"])
+    assert not model_is_current(bot=demo_bot, version=current)
