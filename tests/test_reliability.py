@@ -43,13 +43,18 @@ async def test_ten_messages_at_once_with_two_workers_are_answered_once_each_in_o
         stop_all(workers)
         await client.socket.close()
     acks = {f["client_id"]: f["seq"] for f in frames if f["type"] == "ack"}
+    sent = [acks[f"m{n}"] for n in range(10)]
+    # Visitors' messages and answers share the conversation's gapless seq: an answer whose worker drew a short
+    # delay may be stored between two of the ten sends, so only the orders are fixed, not where answers fall.
     # Answers are delivered in seq order too: a worker publishes before the next answerer of the conversation
     # may take its row lock, however the two workers' random delays interleave.
     answers = [f for f in frames if f["type"] == "message"]
-    assert sorted(acks.values()) == list(range(1, 11)), frames
-    assert [a["reply_to"] for a in answers] == [acks[f"m{n}"] for n in range(10)]
-    assert [a["seq"] for a in answers] == list(range(11, 21))
-    assert await database_sync_to_async(_replies_by_message)() == [(n, n + 10) for n in range(1, 11)]
+    assert sent == sorted(sent) and len(set(sent)) == 10, frames
+    assert [a["reply_to"] for a in answers] == sent
+    answered = [a["seq"] for a in answers]
+    assert answered == sorted(answered) and all(a > m for a, m in zip(answered, sent))
+    assert sorted(sent + answered) == list(range(1, 21))
+    assert await database_sync_to_async(_replies_by_message)() == list(zip(sent, answered))
 
 
 async def _the_one_answer(client) -> dict:
