@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 KEY = "charla:metrics"
 # Seconds from the visitor's message being received to its answer committed.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
-# Messages classified in one forward pass (1 for every Celery task; up to CHARLA_INFERENCE_BATCH_SIZE batched).
+# Messages classified in one forward pass (1 in-process without Redis; up to CHARLA_INFERENCE_BATCH_SIZE on a worker).
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 _local: Counter = Counter()

@@ -1,10 +1,10 @@
 """The REST channel's turn: a message posted over HTTP goes the chat socket's way, and the caller waits for its answer.
 
 Like a chat socket, the caller joins the conversation's channel-layer group before the message is stored, so the
-answer's `bot.reply` cannot be published before anyone listens, whichever worker (Celery task or answer_worker)
-answers it. The database is read first (a retried post of a message answered before) and again whenever the
-group is silent for a while or says something else (a person took the conversation over meanwhile), so a lost
-publish costs at most POLL_S seconds, never the answer.
+answer's `bot.reply` cannot be published before anyone listens, whichever answer worker (or, without Redis, the
+web process itself) answers it. The database is read first (a retried post of a message answered before) and
+again whenever the group is silent for a while or says something else (a person took the conversation over
+meanwhile), so a lost publish costs at most POLL_S seconds, never the answer.
 """
 
 import asyncio
