@@ -78,7 +78,7 @@ def messages_answer_batch(*, entries: list[Entry]) -> list[Entry]:
     started, loaded_before = time.time(), model_load_seconds()
     by_message = {entry.message_id: entry for entry in entries}
     _fault_inference_delay()
-    predictions = _predict([entry.turn for entry in by_message.values()])
+    predictions, raised = _predict([entry.turn for entry in by_message.values()])
     stamps = {"worker_start": started, "predicted": time.time(), "batch": len(entries)}
     if (loading := model_load_seconds() - loaded_before) > 0:
         stamps["model_load_s"] = loading
@@ -88,19 +88,22 @@ def messages_answer_batch(*, entries: list[Entry]) -> list[Entry]:
         for pk, (prediction, version) in predictions.items()
     ]
     answered, waiting = replies_store(classified=classified)
-    for outcome in answered.values():
+    for pk, outcome in answered.items():
         if outcome.reply is not None and not outcome.created:
             reply_publish(reply=outcome.reply)
+        if pk in raised and outcome.created:  # logged once: a turn queued again (waiting) is classified again
+            logger.error("message %s: the classifier raised; answered with the fallback", pk, exc_info=raised[pk])
     return [by_message[pk] for pk in waiting]
 
 
-def _predict(turns: list[Turn]) -> dict[int, tuple[Prediction, ModelVersion]]:
-    """One forward pass per bot. A bot without a production model loses its messages' answers: they stay pending
-    in PostgreSQL, and the requeue sweep queues them again."""
+def _predict(turns: list[Turn]) -> tuple[dict[int, tuple[Prediction, ModelVersion]], dict[int, ClassifierError]]:
+    """One forward pass per bot: (predictions, the errors of the texts the model raised on). A bot without a
+    production model loses its messages' answers: they stay pending in PostgreSQL, and the requeue sweep queues
+    them again."""
     by_bot: dict[int, list[Turn]] = defaultdict(list)
     for turn in turns:
         by_bot[turn.bot_id].append(turn)
-    predictions = {}
+    predictions, raised = {}, {}
     for bot_id, group in by_bot.items():
         try:
             results, version = intent_predict_batch(bot_id=bot_id, texts=[turn.text for turn in group])
@@ -108,22 +111,24 @@ def _predict(turns: list[Turn]) -> dict[int, tuple[Prediction, ModelVersion]]:
             logger.exception("no production model for bot %s; %d messages left unanswered", bot_id, len(group))
             continue
         except ClassifierError:
-            predictions.update(_predict_one_by_one(bot_id, group))
+            predictions.update(_predict_one_by_one(bot_id, group, raised))
             continue
         for turn, prediction in zip(group, results):
             predictions[turn.message_id] = (prediction, version)
-    return predictions
+    return predictions, raised
 
 
-def _predict_one_by_one(bot_id: int, turns: list[Turn]) -> dict[int, tuple[Prediction, ModelVersion]]:
-    """The model raised on a batch: classify its texts singly, so only the text it raises on (logged) is
-    answered with the fallback, once, and the rest of the batch normally."""
+def _predict_one_by_one(
+    bot_id: int, turns: list[Turn], raised: dict[int, ClassifierError]
+) -> dict[int, tuple[Prediction, ModelVersion]]:
+    """The model raised on a batch: classify its texts singly, so only the text it raises on (its error put in
+    `raised`, logged once its answer is stored) is answered with the fallback, once, and the rest normally."""
     predictions = {}
     for turn in turns:
         try:
             [prediction], version = intent_predict_batch(bot_id=bot_id, texts=[turn.text])
         except ClassifierError as error:
-            logger.exception("message %s: the classifier raised; answered with the fallback", turn.message_id)
+            raised[turn.message_id] = error
             prediction, version = UNCLASSIFIED, error.version
         predictions[turn.message_id] = (prediction, version)
     return predictions
