@@ -1,4 +1,5 @@
 import json
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -10,6 +11,7 @@ from django.db import connection
 from intents.selectors import bot_get
 
 from . import limits, selectors, services
+from .models import Conversation
 from .origins import origin_allowed
 from .streaming import stream_frames
 
@@ -96,7 +98,9 @@ class ChatConsumer(DbCallConsumer):
 
     async def _on_message(self, frame: dict[str, Any]) -> None:
         busy = await limits.answer_queue_wait()
-        if busy is not None:  # shed before the rate limit counts it: neither stored nor acknowledged
+        if busy is not None and self.handoff == Conversation.Handoff.NONE:
+            # Shed before the rate limit counts it: neither stored nor acknowledged. A conversation a person may
+            # have (the hint is not `none`) goes on to message_receive, which decides under the row lock.
             await self._send_busy(client_id=frame.get("client_id"), wait=busy)
             return
         wait = await limits.message_wait(visitor_id=self.session.visitor_id)
@@ -104,19 +108,19 @@ class ChatConsumer(DbCallConsumer):
             message = f"Too many messages; send this one again in {wait} s."
             await self._error("rate_limited", message, client_id=frame.get("client_id"), wait=wait)
             return
-        receive = db_call(services.message_receive)
+        receive = partial(db_call(services.message_receive), text=frame.get("text"), client_id=frame.get("client_id"),
+                          shed=busy is not None)  # fmt: skip
         try:
             try:
-                message, _ = await receive(
-                    conversation_id=self.session.conversation_id, text=frame.get("text"), client_id=frame.get("client_id")
-                )
+                message, _ = await receive(conversation_id=self.session.conversation_id)
             except services.ConversationClosed:
                 await self._session_restart()
-                message, _ = await receive(
-                    conversation_id=self.session.conversation_id, text=frame.get("text"), client_id=frame.get("client_id")
-                )
+                message, _ = await receive(conversation_id=self.session.conversation_id)
         except services.MessageRejected as rejected:
             await self._error(rejected.code, rejected.message, client_id=frame.get("client_id"))
+            return
+        except services.QueueBusy:  # the bot would have to answer it: shed after all, nothing was written
+            await self._send_busy(client_id=frame.get("client_id"), wait=busy)
             return
         await self._send({"type": "ack", "client_id": message.client_id, "seq": message.seq})
         if message.status == message.Status.PENDING:
@@ -143,6 +147,7 @@ class ChatConsumer(DbCallConsumer):
         self.session = await db_call(services.session_open)(
             bot=self.bot, user_id=self.user_id, token=token, language=language
         )
+        self.handoff = self.session.handoff
         await self.channel_layer.group_add(self.session.group_name, self.channel_name)
 
     async def _send_session(self) -> None:
@@ -160,6 +165,7 @@ class ChatConsumer(DbCallConsumer):
         await self._send(event["message"])
 
     async def handoff_changed(self, event: dict[str, Any]) -> None:
+        self.handoff = event["state"]
         await self._send({"type": "handoff", "state": event["state"], "agent": event["agent"]})
 
     async def session_end(self, event: dict[str, Any]) -> None:
@@ -175,6 +181,7 @@ class ChatConsumer(DbCallConsumer):
         await self._send(message)
 
     async def _send_busy(self, *, client_id: Any, wait: int) -> None:
+        limits.shed_count(channel="socket")
         message = f"The bot is busy; send this message again in {wait} s."
         frame = {"type": "busy", "message": message, "retry_after": wait}
         if isinstance(client_id, str):

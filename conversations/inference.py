@@ -82,38 +82,51 @@ def _fields(turn: Turn, timings: dict[str, float]) -> dict[str, str | int]:
             "timings": json.dumps(timings)}  # fmt: skip
 
 
+# An entry delivered this long ago and still unacknowledged is left out of the queue's wait: its worker died (another
+# claims it after --claim-idle) or is stuck, and messages queued now do not wait behind it.
+STRANDED_IDLE_MS = 5000
+
+
 @dataclass(frozen=True)
 class QueueState:
-    """What waits on the stream for a worker: no worker has read these entries yet."""
+    """What a message queued now waits behind: the entries no worker has answered yet."""
 
     age_s: float  # how long the longest-waiting of them has been queued (0: none waits), by Redis's clock
-    waiting: int | None  # how many (XINFO GROUPS' lag; None when Redis cannot tell, or no group yet)
+    waiting: int | None  # how many no worker has read yet (XINFO GROUPS' lag; None when Redis cannot tell, or no group)
     read: int | None  # entries the group has handed to workers so far (entries-read): their pace, over time
 
 
 def queue_state(*, scan: int = 32) -> QueueState:
-    """The stream's unread entries. The age is the longest wait among the first `scan`; a message queued again
-    behind its earlier turn (`entries_requeue`) counts from its first queueing, so a fresh entry id cannot hide it.
+    """The stream's unanswered entries. The age is the longest wait among the oldest `2 * scan` entries, those in a
+    worker's batch included, and the first `scan` unread ones; a message queued again behind its earlier turn
+    (`entries_requeue`) counts from its first queueing, so a fresh entry id cannot hide it.
 
-    Entries a worker read and has not acknowledged (in its batch now, or left by a dead worker until another
-    claims them) are not counted: they are past the group's last-delivered id. Two round trips.
+    A worker's XREADGROUP takes everything queued, up to its batch size, at once: under load the work sits in the
+    workers' hands, read and not yet answered, while the unread part of the stream stays short and young. So the
+    entries read and not acknowledged count (acknowledged ones are deleted: the stream holds only unanswered
+    work), except those delivered over STRANDED_IDLE_MS ago. Two round trips.
     """
     client = stream_client()
     try:
         groups = client.xinfo_groups(STREAM)
     except redis.ResponseError:  # no stream yet: nothing was ever queued
         return QueueState(age_s=0.0, waiting=0, read=None)
-    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), {})
-    last = group.get("last-delivered-id")
+    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+    last = (group or {}).get("last-delivered-id")
     start = b"(" + last if isinstance(last, bytes) else f"({last}" if last else "-"
     pipe = client.pipeline(transaction=False)
+    pipe.xrange(STREAM, min="-", max="+", count=2 * scan)
     pipe.xrange(STREAM, min=start, max="+", count=scan)
     pipe.time()
-    unread, (seconds, microseconds) = pipe.execute()
-    state = QueueState(age_s=0.0, waiting=group.get("lag"), read=group.get("entries-read"))
-    if not unread:
+    if group is not None:
+        pipe.xpending_range(STREAM, GROUP, min="-", max="+", count=2 * scan, idle=STRANDED_IDLE_MS)
+    oldest, unread, (seconds, microseconds), *stranded = pipe.execute()
+    state = QueueState(age_s=0.0, waiting=(group or {}).get("lag"), read=(group or {}).get("entries-read"))
+    left = {pending["message_id"] for pending in (stranded[0] if stranded else [])}
+    entries = [(entry_id, fields) for entry_id, fields in [*oldest, *unread] if entry_id not in left]
+    if not entries:
         return state
-    queued_ms = min(int(fields.get(b"queued") or _id_ms(entry_id)) for entry_id, fields in unread)
+    queued_ms = min(int(fields.get(b"queued") or _id_ms(entry_id)) for entry_id, fields in entries)
     return replace(state, age_s=max(0.0, seconds + microseconds / 1e6 - queued_ms / 1000))
 
 

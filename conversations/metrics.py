@@ -9,8 +9,9 @@ them, which Prometheus' rate() treats as a counter reset. Recording never fails 
 unreachable the increments are dropped and logged.
 
 Fields of the hash: `received|<bot id>|<language>`, `answered|…`, `fallback|…`, `latency|<bot id>|<bucket>`,
-`latency_sum|<bot id>`, `batch|<bucket>`, `batch_sum`. Buckets are stored per bucket (not cumulative) and
-summed into Prometheus' cumulative form at scrape time; bots are labelled by slug at scrape time.
+`latency_sum|<bot id>`, `batch|<bucket>`, `batch_sum`, `shed|<channel>` (socket or rest). Buckets are stored per
+bucket (not cumulative) and summed into Prometheus' cumulative form at scrape time; bots are labelled by slug at
+scrape time.
 """
 
 import bisect
@@ -42,6 +43,11 @@ _local_lock = threading.Lock()
 def message_received(*, bot_id: int, language: str) -> None:
     """Count a visitor's message stored (call after its commit)."""
     _add({f"received|{bot_id}|{language}": 1})
+
+
+def messages_shed(counts: dict[str, int]) -> None:
+    """Count visitors' messages refused by load shedding (`busy`, not stored), by channel (socket or rest)."""
+    _add({f"shed|{channel}": count for channel, count in counts.items()})
 
 
 def answers_observe(*, replies: Iterable[Any], batch: int) -> None:

@@ -38,11 +38,14 @@ class RestTurn:
     messages: list[dict[str, Any]]  # protocol frames: staff messages since the sender's last turn, then the answer
 
 
-async def rest_turn(*, bot: Bot, sender: str, text: Any, client_id: str, timeout: float) -> RestTurn:
+async def rest_turn(
+    *, bot: Bot, sender: str, text: Any, client_id: str, timeout: float, shed: bool = False
+) -> RestTurn:
     """Store the sender's message (once per client_id) in its open conversation and wait for the answer.
 
     While a person has the conversation the bot is silent: the turn returns at once with what that person wrote
-    since the sender's last turn. Raises MessageRejected for bad input (nothing stored) and ReplyTimeout.
+    since the sender's last turn. Raises MessageRejected for bad input (nothing stored) and ReplyTimeout; with
+    `shed` (the answer queue is past capacity), QueueBusy for a message the bot would answer (nothing stored).
     """
     text, client_id = services.message_validate(text=text, client_id=client_id)
     layer = get_channel_layer()
@@ -58,7 +61,7 @@ async def rest_turn(*, bot: Bot, sender: str, text: Any, client_id: str, timeout
             await layer.group_add(group, channel)
             try:
                 message, _ = await db_call(services.message_receive)(
-                    conversation_id=session.conversation_id, text=text, client_id=client_id
+                    conversation_id=session.conversation_id, text=text, client_id=client_id, shed=shed
                 )
                 break
             except services.ConversationClosed:

@@ -83,6 +83,16 @@ def agent_messages_before(*, conversation_id: uuid.UUID, seq: int) -> list[dict[
     return [message_payload(message) for message in messages]
 
 
+def sender_handed_off(*, bot_id: int, sender: str) -> bool:
+    """Whether a person has (or was asked to take) a REST sender's active conversation with the bot: a post the
+    bot need not answer. One indexed read; nothing is created for a sender not seen before."""
+    return (
+        Conversation.objects.filter(bot_id=bot_id, visitor__bot_id=bot_id, visitor__sender=sender,
+                                    status=Conversation.Status.ACTIVE)
+        .exclude(handoff=Conversation.Handoff.NONE).exists()
+    )  # fmt: skip
+
+
 def sender_messages(*, bot_id: int, sender: str, after_seq: int) -> tuple[uuid.UUID | None, list[dict[str, Any]]]:
     """A REST sender's latest conversation with the bot and its messages after `after_seq`, as protocol frames."""
     conversation = (

@@ -87,6 +87,8 @@ def _recorded_series(recorded: dict[str, float], slugs: dict[int, str]) -> Itera
     latency: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     latency_sum: dict[str, float] = defaultdict(float)
     batch: dict[int, float] = defaultdict(float)
+    shed = CounterMetricFamily("charla_messages_shed", "Visitors' messages refused, not stored, while the answer "
+                               "queue was past capacity (busy).", labels=["channel"])  # fmt: skip
     for field, value in sorted(recorded.items()):
         kind, *labels = field.split("|")
         if kind in counters:
@@ -97,7 +99,10 @@ def _recorded_series(recorded: dict[str, float], slugs: dict[int, str]) -> Itera
             latency_sum[bot(labels[0])] += value
         elif kind == "batch":
             batch[int(labels[0])] += value
+        elif kind == "shed":
+            shed.add_metric([labels[0]], value)
     yield from counters.values()
+    yield shed
     histogram = HistogramMetricFamily("charla_answer_latency_seconds",
                                       "From a visitor's message received to its answer committed.", labels=["bot"])
     for name, buckets in sorted(latency.items()):

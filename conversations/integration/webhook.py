@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from chatbot.api_errors import ApiError
 
-from .. import limits, selectors
+from .. import limits, selectors, services
 from ..consumers import db_call
 from ..rest_channel import ReplyTimeout, rest_turn
 from .base import ERRORS, BotApiView
@@ -31,7 +31,8 @@ class RestWebhookView(BotApiView):
             "CHARLA_REST_REPLY_TIMEOUT seconds; then 504, the message stays stored and is answered later (read it "
             "with GET /api/bots/{slug}/messages). While a person has the conversation the bot is silent: the answer "
             "holds what that person wrote since the sender's last message, often `[]`. While the answer queue is past "
-            "capacity (CHARLA_BUSY_QUEUE_AGE_MS) the post is refused with 503 and `Retry-After`, and nothing is stored."
+            "capacity (CHARLA_BUSY_QUEUE_AGE_MS) the post is refused with 503 and `Retry-After`, and nothing is "
+            "stored; not a post to a conversation a person has taken over, which needs no answer from the bot."
         ),
         parameters=[BOT_PARAMETER],
         request=RasaMessageSerializer,
@@ -53,14 +54,16 @@ class RestWebhookView(BotApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         bot = await self.bot(request)
-        if (wait := await limits.answer_queue_wait()) is not None:
-            message = f"The bot is busy; nothing was stored. Post the message again in {wait} s."
-            raise ApiError(status_code=503, code="busy", message=message, retry_after=wait)
+        wait = await limits.answer_queue_wait()
+        if wait is not None and not await db_call(selectors.sender_handed_off)(bot_id=bot.pk, sender=data["sender"]):
+            raise _busy(wait)  # a sender whose conversation a person may have goes on: message_receive decides
         try:
             turn = await rest_turn(
-                bot=bot, sender=data["sender"], text=data["message"],
+                bot=bot, sender=data["sender"], text=data["message"], shed=wait is not None,
                 client_id=data.get("message_id") or uuid.uuid4().hex, timeout=settings.CHARLA_REST_REPLY_TIMEOUT,
             )  # fmt: skip
+        except services.QueueBusy:
+            raise _busy(wait) from None
         except ReplyTimeout as late:
             raise ApiError(
                 status_code=504, code="reply_timeout", conversation=str(late.conversation_id), seq=late.seq,
@@ -68,6 +71,13 @@ class RestWebhookView(BotApiView):
                 f"{late.seq}) and will be answered: read it with GET /api/bots/{bot.slug}/messages?sender=…",
             ) from None
         return Response([_rasa_reply(frame, data["sender"]) for frame in turn.messages])
+
+
+def _busy(wait: int) -> ApiError:
+    """The refusal of a post by load shedding (nothing stored), counted."""
+    limits.shed_count(channel="rest")
+    message = f"The bot is busy; nothing was stored. Post the message again in {wait} s."
+    return ApiError(status_code=503, code="busy", message=message, retry_after=wait)
 
 
 def _rasa_reply(frame: dict[str, Any], sender: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from .actions import ActionCall, action_call_for, action_run, dialogue_step_acting
 from .answers import answer_enqueue, messages_answer_batch
-from .errors import ConversationClosed, MessageRejected
+from .errors import ConversationClosed, MessageRejected, QueueBusy
 from .handoff import agent_message_send, handoff_release, handoff_request, handoff_take
 from .messages import message_receive, messages_requeue_stale
 from .nlu import OUT_OF_SCOPE_INTENT, Parsed, text_parse
@@ -27,6 +27,7 @@ __all__ = [
     "ConversationClosed",
     "Deletion",
     "MessageRejected",
+    "QueueBusy",
     "ReviewRejected",
     "Reviewed",
     "Session",

@@ -9,3 +9,7 @@ class MessageRejected(ValueError):
 
 class ConversationClosed(RuntimeError):
     """The conversation ended (inactivity, or deleted); the visitor continues in a new one."""
+
+
+class QueueBusy(RuntimeError):
+    """Load shedding: the message needs an answer and the answer queue is past capacity; nothing was stored."""

@@ -15,24 +15,29 @@ from ..inference import Turn
 from ..models import Conversation, Message
 from ..selectors import message_payload
 from .answers import answer_enqueue
-from .errors import ConversationClosed
+from .errors import ConversationClosed, QueueBusy
 from .publish import console_message_publish
 from .rows import rows_insert, rows_update
 from .rules import message_validate, next_seq
 from .sessions import conversation_close, conversation_is_idle
 
 
-def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) -> tuple[Message, bool]:
+def message_receive(
+    *, conversation_id: uuid.UUID, text: Any, client_id: Any, shed: bool = False
+) -> tuple[Message, bool]:
     """Store a visitor's message once per client_id and queue its answer; (message, created).
 
     Raises ConversationClosed when the conversation ended (or is idle past CHARLA_SESSION_IDLE_MINUTES, and is
     closed now): the caller opens a new session. While a person has taken the conversation over, the message
-    is stored as left to them and no answer is queued.
+    is stored as left to them and no answer is queued. With `shed` (the answer queue is past capacity) only
+    such a message, or one stored before under this client_id, is taken: one that needs an answer raises
+    QueueBusy with nothing written. That is decided here, under the row lock, because the caller cannot know
+    whether a person took the conversation over meanwhile.
     """
     received = time.time()
     text, client_id = message_validate(text=text, client_id=client_id)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not shed:  # the statement stores only messages that need an answer
             message = _message_store_if_open(conversation_id=conversation_id, text=text, client_id=client_id,
                                              received=received)  # fmt: skip
             if message is not None:
@@ -42,6 +47,8 @@ def message_receive(*, conversation_id: uuid.UUID, text: Any, client_id: Any) ->
             return Message.objects.get(pk=conversation.existing), False
         closed = conversation.status == Conversation.Status.CLOSED
         if not closed and not conversation_is_idle(conversation=conversation, now=timezone.now()):
+            if shed and not _is_handed_off(conversation):
+                raise QueueBusy(f"conversation {conversation_id}: the answer queue is past capacity")
             return _message_store(conversation=conversation, text=text, client_id=client_id, received=received), True
     if not closed:
         conversation_close(conversation_id=conversation_id)
@@ -118,7 +125,7 @@ def _store_if_open_sql() -> tuple[str, list[Any]]:
 
 def _message_store(*, conversation: Conversation, text: str, client_id: str, received: float) -> Message:
     """Runs inside the conversation's row lock."""
-    handed_off = conversation.handoff == Conversation.Handoff.ACTIVE and not _pending_exists(conversation)
+    handed_off = _is_handed_off(conversation)
     message = Message(
         conversation=conversation,
         bot_id=conversation.bot_id,
@@ -139,6 +146,12 @@ def _message_store(*, conversation: Conversation, text: str, client_id: str, rec
         transaction.on_commit(partial(console_message_publish, conversation_id=conversation.id, payload=payload))
     transaction.on_commit(partial(metrics.message_received, bot_id=conversation.bot_id, language=conversation.language))
     return message
+
+
+def _is_handed_off(conversation: Conversation) -> bool:
+    """A new message goes to the person who took the conversation over, not to the bot: it needs no answer. Not
+    while the bot still owes an earlier turn, which it answers first, in order."""
+    return conversation.handoff == Conversation.Handoff.ACTIVE and not _pending_exists(conversation)
 
 
 def _pending_exists(conversation: Conversation) -> bool:

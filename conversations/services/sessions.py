@@ -23,6 +23,7 @@ class Session:
     token: str
     last_seq: int
     visitor_id: uuid.UUID
+    handoff: str = Conversation.Handoff.NONE  # when it was opened; a socket follows its `handoff` events after
 
 
 def visitor_resolve(
@@ -79,6 +80,7 @@ def session_open(
         token=visitor_token_make(visitor_id=visitor.id),
         last_seq=conversation.last_seq,
         visitor_id=visitor.id,
+        handoff=conversation.handoff,
     )
 
 
