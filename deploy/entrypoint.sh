@@ -6,8 +6,9 @@ role="${1:-web}"
 [ "$#" -gt 0 ] && shift
 case "$role" in
   web)
+    # One daphne process per core (CHARLA_WEB_PROCESSES sets how many) on one port, as `make run` serves.
     # --proxy-headers: the client address comes from the proxy's X-Forwarded-For; only the proxy reaches daphne.
-    exec daphne -b 0.0.0.0 -p 8000 --proxy-headers chatbot.asgi:application "$@" ;;
+    exec python -m chatbot.serve --bind 0.0.0.0 --port 8000 --proxy-headers chatbot.asgi:application "$@" ;;
   answer-worker)
     # The answer path: loads the production models, then answers from the Redis stream. One per core.
     exec python manage.py answer_worker "$@" ;;

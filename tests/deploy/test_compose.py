@@ -53,8 +53,9 @@ def test_compose_file_is_valid_against_the_compose_specification(compose):
 
 
 def test_every_service_runs_a_role_whose_command_exists(compose):
-    """Each Charla service's command is an entrypoint role; each role runs daphne on the ASGI module, a Celery
-    worker or beat on routed queues, or a manage.py command, with options that command accepts."""
+    """Each Charla service's command is an entrypoint role; each role runs chatbot.serve (daphne processes on one
+    port) on the ASGI module, a Celery worker or beat on routed queues, or a manage.py command, with options that
+    command accepts. A healthcheck that runs a manage.py command names one that exists."""
     from django.conf import settings
     from django.core.management import get_commands, load_command_class
 
@@ -67,7 +68,7 @@ def test_every_service_runs_a_role_whose_command_exists(compose):
         for argv in roles[role]:
             program = argv[0]
             assert shutil.which(program, path=str(ROOT / ".venv" / "bin")) or program == "python", argv
-            if program == "daphne":
+            if argv[:3] == ["python", "-m", "chatbot.serve"]:
                 module, attribute = argv[-1].split(":")
                 assert f"\n{attribute} = " in (ROOT / (module.replace(".", "/") + ".py")).read_text()
             elif program == "celery":
@@ -79,6 +80,10 @@ def test_every_service_runs_a_role_whose_command_exists(compose):
                 assert argv[:2] == ["python", "manage.py"] and argv[2] in commands, argv
                 parser = load_command_class(commands[argv[2]], argv[2]).create_parser("manage.py", argv[2])
                 parser.parse_args([*argv[3:], *extra])
+        check = service.get("healthcheck", {}).get("test", [])
+        if check[1:3] == ["python", "manage.py"]:
+            assert check[3] in commands, (name, check)
+    assert _charla_services(compose)["answer-worker"]["healthcheck"]["test"][3] == "answer_worker_check"
 
 
 def test_entrypoint_is_an_executable_shell_script_that_passes_other_commands_through():
@@ -148,7 +153,7 @@ def test_proxy_sends_websockets_to_the_web_service_and_keeps_metrics_private(com
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
     assert "proxy_set_header Connection $connection_upgrade;" in conf
     assert "server web:8000 resolve;" in conf and "web" in compose["services"]
-    assert "-p 8000" in " ".join(" ".join(argv) for argv in _roles()["web"])
+    assert "--port 8000" in " ".join(" ".join(argv) for argv in _roles()["web"])
     assert "location = /metrics { return 404; }" in conf
     assert "./deploy/tls:/etc/nginx/tls:ro" in compose["services"]["proxy"]["volumes"]
     assert "ssl_certificate /etc/nginx/tls/fullchain.pem;" in conf
