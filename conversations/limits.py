@@ -79,10 +79,10 @@ def _shed_write() -> None:
 
 
 class _QueueWait:
-    """How long a message queued now would wait for a worker: the longest wait of those unread already, or the
-    time the workers need to read them all at the pace they read over the last RATE_WINDOW_S, whichever is
-    longer (in a burst the queue grows faster than its oldest entry ages). Read from Redis at most every
-    QUEUE_AGE_READ_EVERY_S per process; its sockets share the reading."""
+    """How long a message queued now would wait for a worker: the longest wait of those not answered yet (in a
+    worker's batch or unread), or the time the workers need to read the unread ones at the pace they read over the
+    last RATE_WINDOW_S, whichever is longer (in a burst the queue grows faster than its oldest entry ages). Read
+    from Redis at most every QUEUE_AGE_READ_EVERY_S per process; its sockets share the reading."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
