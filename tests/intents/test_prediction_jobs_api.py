@@ -168,7 +168,9 @@ def test_an_expired_claim_taken_over_cannot_write_and_nothing_is_written_twice(t
     job = prediction_job_create(bot=trained_demo_bot, texts=[BatchText(t) for t in ("a", "b", "c")])
     claim_a, items_a = _claim(job.pk)
     assert [item.position for item in items_a] == [0, 1]
-    PredictionItem.objects.filter(claim=claim_a).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    # Long past: _claim compares with PostgreSQL's now(), the test transaction's start, which on a loaded machine
+    # is seconds before Python's now (a lease "expired 1 s ago" by Python's clock was still live by it).
+    PredictionItem.objects.filter(claim=claim_a).update(claimed_until=timezone.now() - timedelta(hours=1))
     claim_b, items_b = _claim(job.pk)
     assert [item.position for item in items_b] == [0, 1] and claim_b != claim_a
     assert _write(job.pk, claim_b, items_b, _predictions("greet", 2)) == 2
