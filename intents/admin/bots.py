@@ -81,6 +81,8 @@ class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
     @admin.display(description="action secret")
     def action_secret_shown(self, obj: Bot) -> str:
         """Masked, like an API key: the secret is shown in full only once, when it is made (docs/actions.md)."""
+        if obj.pk is None:
+            return "Made when the bot is saved, and shown once on the next page."
         if not obj.action_secret:
             return "Not set: action calls are signed with an empty key. Use the “Rotate the action secret” action."
         return f"Set, ending in …{obj.action_secret[-4:]}. Shown once when made; rotate it to get a new one."

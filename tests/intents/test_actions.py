@@ -118,6 +118,7 @@ def test_the_admin_masks_the_action_secret_and_shows_a_rotated_one_once(demo_bot
 
 def test_a_bot_added_in_the_admin_gets_an_action_secret_shown_once(db, admin_client):
     """Saving a new bot makes its action secret and shows it on the next page only."""
+    assert "Made when the bot is saved" in admin_client.get("/admin/intents/bot/add/").content.decode()
     page = admin_client.post("/admin/intents/bot/add/", {
         "slug": "shop", "name": "Shop", "languages": '["en"]', "allowed_origins": "[]", "confidence_threshold": "0.5",
         "fallback_responses": "{}", "action_url": "", "action_timeout": "5", "action_failure_responses": "{}",
