@@ -8,6 +8,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from .csv_cells import cell_read
+
 MAX_REPORTED_ERRORS = 20
 MAX_ID_CHARS = 200
 
@@ -50,13 +52,15 @@ def texts_from_json(payload: object, *, max_items: int, max_chars: int) -> list[
 def texts_from_csv(data: bytes, *, max_items: int, max_chars: int) -> list[BatchText]:
     """One text per row, UTF-8. A first row naming a `text` column is a header; an `id` column is then kept
     with each text and other columns are ignored. Without a header a row must have exactly one cell (quote
-    texts that contain commas). Blank lines are skipped."""
+    texts that contain commas). Blank lines are skipped. A results CSV reads back as its texts: the `'` that
+    intents/csv_cells.py puts before a formula-like cell is removed."""
     try:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BatchInputError(f"The CSV file is not UTF-8 text (byte {exc.start}).") from exc
     try:
-        records = [(n, record) for n, record in enumerate(csv.reader(io.StringIO(content, newline=""), strict=True), 1) if record]
+        reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+        records = [(n, [cell_read(cell) for cell in record]) for n, record in enumerate(reader, 1) if record]
     except csv.Error as exc:
         raise BatchInputError(f"The CSV file cannot be read: {exc}.") from exc
     header = [cell.strip().lower() for cell in records[0][1]] if records else []

@@ -25,7 +25,7 @@ _NUMBER = re.compile(r"(?<![\w:.,])\d+(?:[.,]\d+)?(?![\w:])")
 _BARE_HOUR = re.compile(r"\b(a las?|at)\s+(\d{1,2})\b(?![:.]\d)(?!\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
 _PHONE_REGION = {"en": "US", "es": "ES"}
 _DATE_WORD = re.compile(r"[^\W\d_]|:")
-_LEADING_NUMBER = re.compile(r"\d+\s+(?=[^\W\d_])")
+_LEADING_WORD = re.compile(r"(\S+)\s+")
 _ONE_WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -109,12 +109,26 @@ def _datetimes(*, text: str, language: str, now: datetime, **_: Any) -> list[Fou
         if start < 0 or len(phrase.strip()) < 3 or not _DATE_WORD.search(phrase):
             continue
         position = start + len(phrase)
-        lead = _LEADING_NUMBER.match(phrase)
-        if lead:  # "for 2 tomorrow at 8pm": dateparser swallows the party size and misreads the rest
-            start += lead.end()
-            moment = dateparser.parse(phrase[lead.end() :], languages=[language], settings=settings) or moment
+        # "for 2 / twenty two tomorrow at 8pm": dateparser swallows the party size and misreads the rest. When
+        # the rest is no date alone ("2 weeks from now"), the number belongs to the date.
+        lead = _leading_number_end(phrase, language)
+        if lead and (rest := dateparser.parse(phrase[lead:], languages=[language], settings=settings)):
+            start, moment = start + lead, rest
         found.append(Found("sys.datetime", moment.isoformat(timespec="minutes"), start, position))
     return found
+
+
+def _leading_number_end(phrase: str, language: str) -> int:
+    """Where the number words or digits dateparser took in at the start of `phrase` end (0: none). Only the last
+    word of "twenty two" may be in the phrase; it is a number too."""
+    end = 0
+    while (word := _LEADING_WORD.match(phrase, end)) and _is_number(word.group(1), language):
+        end = word.end()
+    return end
+
+
+def _is_number(word: str, language: str) -> bool:
+    return word.isdigit() or (language in ("en", "es") and alpha2digit(word, language, threshold=0).isdigit())
 
 
 def _numbers(*, text: str, language: str) -> list[Found]:

@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import re_path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -21,6 +22,7 @@ from ..selectors import model_version_example_changes, training_job_for_version
 from ..services import (
     ModelVersionError,
     artifact_open,
+    bot_action_secret_rotate,
     model_version_promote,
     model_version_rollback,
     training_job_request,
@@ -72,8 +74,35 @@ class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "languages", "confidence_threshold", "retrain_nightly", "created_at", "operator_pages")
     search_fields = ("slug", "name")
     list_filter = ("retrain_nightly",)
-    readonly_fields = ("operator_pages",)
-    actions = ["train", "train_and_promote", "train_and_promote_if_not_worse", "roll_back"]
+    exclude = ("action_secret",)
+    readonly_fields = ("action_secret_shown", "operator_pages")
+    actions = ["train", "train_and_promote", "train_and_promote_if_not_worse", "roll_back", "rotate_action_secret"]
+
+    @admin.display(description="action secret")
+    def action_secret_shown(self, obj: Bot) -> str:
+        """Masked, like an API key: the secret is shown in full only once, when it is made (docs/actions.md)."""
+        if obj.pk is None:
+            return "Made when the bot is saved, and shown once on the next page."
+        if not obj.action_secret:
+            return "Not set: action calls are signed with an empty key. Use the “Rotate the action secret” action."
+        return f"Set, ending in …{obj.action_secret[-4:]}. Shown once when made; rotate it to get a new one."
+
+    def save_model(self, request: HttpRequest, obj: Bot, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            request._action_secrets_made = [(obj, bot_action_secret_rotate(bot=obj))]  # this request only
+
+    def response_add(self, request: HttpRequest, obj: Bot, post_url_continue: str | None = None) -> HttpResponse:
+        return self._action_secrets_page(request, request._action_secrets_made, "Bot created")
+
+    @admin.action(description="Rotate the action secret (the new one is shown once and signs calls at once)")
+    def rotate_action_secret(self, request: HttpRequest, queryset) -> HttpResponse:
+        made = [(bot, bot_action_secret_rotate(bot=bot)) for bot in queryset]
+        return self._action_secrets_page(request, made, "Action secret rotated")
+
+    def _action_secrets_page(self, request: HttpRequest, made: list[tuple[Bot, str]], title: str) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "made": made, "opts": self.model._meta, "title": title}
+        return TemplateResponse(request, "admin/intents/bot/action_secret.html", context)
 
     @admin.display(description="operators")
     def operator_pages(self, obj: Bot) -> str:

@@ -54,7 +54,7 @@ class PredictionJobAdmin(admin.ModelAdmin):
     actions = ["cancel"]
 
     class Media:
-        js = ["intents/prediction_progress.js"]
+        js = ["admin/charla-progress.js"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a job is read-only: its page is a live view
@@ -65,13 +65,16 @@ class PredictionJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, job: PredictionJob) -> str:
-        """A bar and label that static/intents/prediction_progress.js keeps current from the job's status URL."""
+        """A bar and label that static/admin/charla-progress.js refreshes from the job's REST status until the job
+        has a `finished_at` (done, failed or cancelled)."""
         percent = f"{job.percent:g}"  # as the script writes it: 0, 57.3, 100
         return format_html(
-            "<span class='prediction-progress' data-status-url='{}' data-status='{}'>"
-            "<progress max='100' value='{}'></progress> <span class='prediction-progress-label'>{} · {} % ({}/{})"
-            "</span></span>",
-            _status_url(job), job.status, percent, job.status, percent, job.done_items, job.total_items,
+            "<span class='prediction-progress' data-progress-url='{}' data-progress-done='finished_at'>"
+            "<progress max='100' value='{}' data-progress-field='progress'></progress> "
+            "<span class='prediction-progress-label'><span data-progress-field='status'>{}</span> · "
+            "<span data-progress-field='progress'>{}</span> % (<span data-progress-field='done_items'>{}</span>/"
+            "<span data-progress-field='total_items'>{}</span>)</span></span>",
+            _status_url(job), percent, job.status, percent, job.done_items, job.total_items,
         )  # fmt: skip
 
     @admin.display(description="results")

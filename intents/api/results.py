@@ -1,6 +1,5 @@
 """A job's results as a stream (JSON array, JSON lines or CSV), read page by page: never held in memory."""
 
-import csv
 import io
 import json
 from collections.abc import AsyncIterator
@@ -9,6 +8,7 @@ from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 
 from .. import selectors
+from ..csv_cells import SpreadsheetWriter
 from ..models import PredictionJob
 
 PAGE = 2000
@@ -55,7 +55,7 @@ def _row(values: tuple, version: int) -> dict:
 
 def _csv_lines(rows: list[list]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SpreadsheetWriter(buffer)
     writer.writerows(["" if value is None else str(value).lower() if isinstance(value, bool) else value
                       for value in row] for row in rows)  # fmt: skip
     return buffer.getvalue().encode()

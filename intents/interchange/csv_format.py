@@ -1,8 +1,11 @@
-"""CSV of training examples: `intent,text[,lang]`, one example a row, an optional header row."""
+"""CSV of training examples: `intent,text[,lang]`, one example a row, an optional header row.
+
+Cells are written and read through intents/csv_cells.py (formula-like texts carry a leading `'` in the file)."""
 
 import csv
 import io
 
+from ..csv_cells import SpreadsheetWriter, cell_read
 from .common import Definition, Files, ImportFormatError, check_language, check_name, check_text
 
 HEADERS = (["intent", "text"], ["intent", "text", "lang"])
@@ -16,8 +19,8 @@ def csv_to_definition(files: Files, *, language: str) -> Definition:
     intents: dict[str, dict[str, list[str]]] = {}
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        for row in reader:
-            line = reader.line_num
+        for cells in reader:
+            row, line = [cell_read(cell) for cell in cells], reader.line_num
             if not any(cell.strip() for cell in row) or (line == 1 and [c.strip().lower() for c in row] in HEADERS):
                 continue
             if len(row) not in (2, 3):
@@ -39,9 +42,10 @@ def csv_to_definition(files: Files, *, language: str) -> Definition:
 
 
 def csv_from_definition(definition: Definition, *, language: str | None = None) -> Files:
-    """All examples (or one language's) as `intent,text,lang`, with a header row."""
+    """All examples (or one language's) as `intent,text,lang`, with a header row; texts a spreadsheet would take
+    for a formula get a leading `'` (intents/csv_cells.py), which the import removes."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SpreadsheetWriter(buffer, lineterminator="\n")
     writer.writerow(HEADERS[1])
     for intent in definition["intents"]:
         for lang, texts in intent.get("examples", {}).items():

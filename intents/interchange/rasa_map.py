@@ -1,6 +1,7 @@
 """A Rasa project's pieces (read by rasa_read) mapped to Charla: responses, forms and custom actions to intents,
 slots to entities, synonyms, regexes and lookups to the bot's entities."""
 
+from collections.abc import Callable
 from typing import Any
 
 from .common import Definition, check_action, check_slot_entities, check_texts
@@ -59,27 +60,25 @@ def project_definition(project: Any) -> Definition:
 def _response_owners(project: Any) -> dict[str, str]:
     """intent -> response: `utter_<intent>`, else the first utter_ action after the intent in rules or stories
     (after its form, for an intent that opens one)."""
-    owners = {name: f"utter_{name}" for name in project.examples if f"utter_{name}" in project.responses}
-    form_intent = {form: intent for intent, form in _form_owners(project).items()}
-    for steps in project.steps:
-        owner = None
-        for step in (s for s in steps if isinstance(s, dict)):
-            if "intent" in step:
-                owner = step["intent"]
-            action = step.get("action", "")
-            owner = form_intent.get(action, owner)
-            if owner in project.examples and action.startswith("utter_") and action in project.responses:
-                owners.setdefault(owner, action)
-                owner = None
-    return owners
+    named = {name: f"utter_{name}" for name in project.examples if f"utter_{name}" in project.responses}
+    return _first_actions(project, lambda action: action.startswith("utter_") and action in project.responses) | named
 
 
 def _action_owners(project: Any) -> dict[str, str]:
     """intent -> Charla action: the first custom action (declared in the domain's `actions:`) a rule or story runs
     after the intent (after its form, for an intent that opens one), `action_` taken off its name."""
     custom = {name: file for name, file in project.actions.items() if not name.startswith(("utter_", "validate_"))}
+    return {
+        intent: check_action(action.removeprefix(ACTION_PREFIX), custom[action])
+        for intent, action in _first_actions(project, custom.__contains__).items()
+    }
+
+
+def _first_actions(project: Any, wanted: Callable[[str], bool]) -> dict[str, str]:
+    """intent -> the first action `wanted` accepts that a rule or story runs after the intent, or after the form
+    the intent opens (the form's steps belong to its intent)."""
     form_intent = {form: intent for intent, form in _form_owners(project).items()}
-    owners: dict[str, str] = {}
+    first: dict[str, str] = {}
     for steps in project.steps:
         owner = None
         for step in (s for s in steps if isinstance(s, dict)):
@@ -87,9 +86,9 @@ def _action_owners(project: Any) -> dict[str, str]:
                 owner = step["intent"]
             action = step.get("action", "")
             owner = form_intent.get(action, owner)
-            if owner in project.examples and action in custom and owner not in owners:
-                owners[owner] = check_action(action.removeprefix(ACTION_PREFIX), custom[action])
-    return owners
+            if owner in project.examples and wanted(action):
+                first.setdefault(owner, action)
+    return first
 
 
 def _form_owners(project: Any) -> dict[str, str]:

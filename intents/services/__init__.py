@@ -2,7 +2,7 @@
 
 from .api_keys import api_key_check, api_key_create, api_key_revoke
 from .artifacts import ArtifactUnavailable, artifact_exists, artifact_local_path, artifact_open, artifact_publish
-from .bots import bot_load_definition
+from .bots import bot_action_secret_rotate, bot_load_definition
 from .examples import ExampleRejected, out_of_scope_intent_get, training_example_add
 from .interchange import BotImport, bot_export, bot_import
 from .prediction import (
@@ -58,6 +58,7 @@ __all__ = [
     "api_key_check",
     "api_key_create",
     "api_key_revoke",
+    "bot_action_secret_rotate",
     "bot_load_definition",
     "bots_retrain_changed",
     "encoder_name",

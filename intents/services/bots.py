@@ -1,5 +1,6 @@
-"""Writes for bots and their intents: loading a definition."""
+"""Writes for bots and their intents: loading a definition, rotating the action secret."""
 
+import secrets
 import uuid
 from typing import Any
 
@@ -48,6 +49,14 @@ def _action_settings(actions: dict[str, Any]) -> dict[str, Any]:
         URLValidator(schemes=["http", "https"])(actions["url"])
     texts_by_language_validator(actions.get("failure", {}))
     return {field: actions[key] for key, field in ACTION_SETTINGS.items() if key in actions}
+
+
+def bot_action_secret_rotate(*, bot: Bot) -> str:
+    """Give `bot` a new random action secret and return it, for the admin to show once (docs/actions.md).
+    The next action call is signed with it, so the backend must be given it at the same time."""
+    bot.action_secret = secrets.token_urlsafe(32)
+    Bot.objects.filter(pk=bot.pk).update(action_secret=bot.action_secret)
+    return bot.action_secret
 
 
 def dialogue_revision_bump(*, bot_id: int | None) -> None:

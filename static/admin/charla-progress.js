@@ -11,8 +11,8 @@
  *
  * Elements naming the same URL share one poll. Each root's data-progress-state says "polling", "done" or
  * "error" (a 4xx answer stops polling; network and 5xx errors back off up to 30 s and retry).
- * Used by the training job page (intents/admin/training.py). The batch job page still has its own poller
- * (static/intents/prediction_progress.js): its status JSON has no boolean to stop on.
+ * Used by the training job pages (intents/admin/training.py, its progress.json) and the batch prediction job
+ * pages (intents/admin/prediction_jobs.py, the REST status, done once `finished_at` is set).
  */
 (function () {
   "use strict";

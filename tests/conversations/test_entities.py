@@ -22,6 +22,13 @@ def _found(text, language):
         ("somos cuatro", "es", [("sys.number", 4)]),
         ("table for twenty one", "en", [("sys.number", 21)]),
         ("2,5 kilos", "es", [("sys.number", 2.5)]),
+        # a number word just before a date is the party size, not part of the date; dateparser took it in
+        ("twenty two tomorrow at 8", "en", [("sys.number", 22), ("sys.datetime", "2026-03-05T08:00")]),
+        ("veintidós mañana a las 8", "es", [("sys.number", 22), ("sys.datetime", "2026-03-05T08:00")]),
+        ("two tomorrow at 8", "en", [("sys.number", 2), ("sys.datetime", "2026-03-05T08:00")]),
+        # ... unless the rest is no date without it
+        ("3 days from now", "en", [("sys.datetime", "2026-03-07T10:00")]),
+        ("two weeks from now at 8", "en", [("sys.datetime", "2026-03-18T08:00")]),
         ("write to Ana.Lopez@Example.com", "en", [("sys.email", "ana.lopez@example.com")]),
         ("llámame al 612 345 678", "es", [("sys.phone", "+34612345678")]),
         ("call me at (415) 555-2671", "en", [("sys.phone", "+14155552671")]),
@@ -37,6 +44,8 @@ def test_builtin_entities(text, language, expected):
     [
         ("mesa para cuatro mañana a las 9", "es", ["cuatro", "mañana a las 9"]),
         ("twenty two people tomorrow at 8, ana@example.com", "en", ["twenty two", "tomorrow at 8", "ana@example.com"]),
+        ("twenty two tomorrow at 8", "en", ["twenty two", "tomorrow at 8"]),
+        ("veintidós mañana a las 8", "es", ["veintidós", "mañana a las 8"]),
     ],
 )
 def test_spans_index_the_visitors_text(text, language, spans):

@@ -3,6 +3,7 @@ is not signed by Charla and books once per key."""
 
 import io
 import json
+import re
 import time
 
 import pytest
@@ -85,3 +86,43 @@ def test_a_definition_sets_the_actions_it_names_and_keeps_the_rest(demo_definiti
     assert interchange_common.ACTION_NAME.pattern == ACTION_NAME
     with pytest.raises(ValidationError, match="non-empty texts"):
         bot_load_definition(definition={**demo_definition, "actions": {"failure": {"en": "not a list"}}})
+
+
+def _secrets_shown(page) -> dict[str, str]:
+    """The bot slug → secret pairs of the admin's "shown once" page."""
+    html = page.content.decode()
+    pairs = re.findall(r'<label for="action-secret-\d+">([^<]+)</label>\s*<input [^>]*value="([^"]+)"', html)
+    return dict(pairs)
+
+
+def test_the_admin_masks_the_action_secret_and_shows_a_rotated_one_once(demo_bot, admin_client):
+    """The bot page shows only the secret's last four characters and has no field holding it; the rotate action
+    shows the new secret once, action calls are signed with it, and the bot page masks it again."""
+    from conversations.dialogue.actions import ActionRequest
+    from conversations.services import action_call_for
+
+    Bot.objects.filter(pk=demo_bot.pk).update(action_secret="old-secret-ab12")
+    change_url = f"/admin/intents/bot/{demo_bot.pk}/change/"
+    change = admin_client.get(change_url).content.decode()
+    assert "old-secret-ab12" not in change and "ending in …ab12" in change and 'name="action_secret"' not in change
+    rotate = {"action": "rotate_action_secret", "_selected_action": [demo_bot.pk]}
+    page = admin_client.post("/admin/intents/bot/", rotate)
+    bot = Bot.objects.get(pk=demo_bot.pk)
+    assert _secrets_shown(page) == {"demo": bot.action_secret} and "will not be shown again" in page.content.decode()
+    assert len(bot.action_secret) >= 40 and bot.action_secret != "old-secret-ab12"
+    request = ActionRequest(action="book_table", intent="book_table", slots={}, language="en", text="book")
+    assert action_call_for(bot=bot, request=request).secret == bot.action_secret
+    change = admin_client.get(change_url).content.decode()
+    assert bot.action_secret not in change and f"ending in …{bot.action_secret[-4:]}" in change
+
+
+def test_a_bot_added_in_the_admin_gets_an_action_secret_shown_once(db, admin_client):
+    """Saving a new bot makes its action secret and shows it on the next page only."""
+    assert "Made when the bot is saved" in admin_client.get("/admin/intents/bot/add/").content.decode()
+    page = admin_client.post("/admin/intents/bot/add/", {
+        "slug": "shop", "name": "Shop", "languages": '["en"]', "allowed_origins": "[]", "confidence_threshold": "0.5",
+        "fallback_responses": "{}", "action_url": "", "action_timeout": "5", "action_failure_responses": "{}",
+    })  # fmt: skip
+    bot = Bot.objects.get(slug="shop")
+    assert _secrets_shown(page) == {"shop": bot.action_secret} and len(bot.action_secret) >= 40
+    assert bot.action_secret not in admin_client.get(f"/admin/intents/bot/{bot.pk}/change/").content.decode()

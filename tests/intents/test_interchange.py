@@ -1,5 +1,6 @@
 """Import and export of bots: Rasa 3.x, Dialogflow ES and CSV, through the commands and the admin."""
 
+import csv
 import io
 import json
 import zipfile
@@ -107,6 +108,22 @@ def test_csv_export_then_import_round_trips_the_examples(demo_bot):
         return sorted(TrainingExample.objects.filter(intent__bot=bot).values_list("intent__name", "language", "text"))
 
     assert examples(copy) == examples(demo_bot) and copy.languages == ["en", "es"]
+
+
+FORMULA_LIKE = ['=HYPERLINK("http://evil.example","win")', "+34 600 000 000", "-1 is my answer", "@help me", "'=quoted"]
+
+
+def test_a_csv_export_guards_formula_like_texts_and_imports_them_back_unchanged(demo_bot):
+    """Examples a spreadsheet would run as a formula are written with a leading `'` (one more for a text that
+    starts with a quote already); importing the file gives back exactly the stored texts."""
+    intent = demo_bot.intents.get(name="greet")
+    TrainingExample.objects.bulk_create(TrainingExample(intent=intent, language="en", text=t) for t in FORMULA_LIKE)
+    name, content = bot_export(bot=demo_bot, fmt="csv")
+    cells = {row[1] for row in csv.reader(io.StringIO(content.decode()))}
+    assert {"'" + text for text in FORMULA_LIKE} <= cells and not cells & set(FORMULA_LIKE)
+    bot_import(slug="copy", fmt="csv", files={name: content.decode()})
+    copied = TrainingExample.objects.filter(intent__bot__slug="copy", intent__name="greet", language="en")
+    assert set(FORMULA_LIKE) <= set(copied.values_list("text", flat=True))
 
 
 def test_the_rasa_mood_bot_imports_with_its_responses_forms_and_entities(db, tmp_path):

@@ -174,4 +174,6 @@ async def test_the_admin_job_page_shows_progress_live_without_a_reload(trained_d
         await sync_to_async(write)(chunks[1:])
         await expect(label).to_have_text("done · 100 % (100/100)", timeout=30_000)
         assert await page.evaluate("document.querySelector('progress').value") == 100
+        # the poll stops at `finished_at`, as static/admin/charla-progress.js marks it
+        await expect(page.locator(".prediction-progress")).to_have_attribute("data-progress-state", "done")
         await browser.close()

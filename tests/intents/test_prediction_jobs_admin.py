@@ -19,11 +19,11 @@ def test_an_uploaded_csv_becomes_a_job_and_the_browser_goes_to_its_live_page(tra
         ("7", "hello"), ("8", "where is my order?")]  # fmt: skip
 
     page = admin_client.get(response["Location"]).content.decode()
-    assert f"data-status-url='/api/bots/demo/prediction-jobs/{job.pk}'" in page and "data-status='queued'" in page
-    assert "/static/intents/prediction_progress.js" in page
+    assert f"data-progress-url='/api/bots/demo/prediction-jobs/{job.pk}' data-progress-done='finished_at'" in page
+    assert "/static/admin/charla-progress.js" in page and "<span data-progress-field='status'>queued</span>" in page
     assert f"/api/bots/demo/prediction-jobs/{job.pk}/results?format=csv" in page
     listing = admin_client.get("/admin/intents/predictionjob/").content.decode()
-    assert "<progress max='100' value='0'>" in listing and "queued · 0 % (0/2)" in listing
+    assert "<progress max='100' value='0' data-progress-field='progress'>" in listing
 
 
 def test_a_bad_csv_is_shown_with_its_rows_and_nothing_is_stored(trained_demo_bot, admin_client):

@@ -4,6 +4,8 @@ No worker runs here: these tests are about what is stored (or not) and who may w
 test_prediction_jobs.py runs jobs through a live worker.
 """
 
+import csv
+import io
 import json
 from datetime import timedelta
 
@@ -136,6 +138,21 @@ def test_results_of_a_job_in_progress_list_every_item_with_nulls_for_the_unwritt
     assert staff_api.get(job["results_url"] + "?format=xml").status_code == 400
 
 
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators")
+def test_a_results_csv_guards_formula_like_cells_and_submits_back_as_the_same_texts(trained_demo_bot, staff_api):
+    """Texts and ids a spreadsheet would run as a formula are written with a leading `'`; the results CSV posted
+    back as a job gives exactly the original texts and ids."""
+    texts = ['=HYPERLINK("http://evil.example","win")', "+1 555", "-x", "@sum", "\tindented", "\rback", "'=quoted"]
+    job = staff_api.post(URL, [{"text": t, "id": "=1+1"} for t in texts] + ["plain"], format="json").json()
+    table = b"".join(staff_api.get(job["results_url"] + "?format=csv")).decode()
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert [row["text"] for row in rows] == ["'" + t for t in texts] + ["plain"]
+    assert {row["id"] for row in rows} == {"'=1+1", ""}
+    again = staff_api.generic("POST", URL, table.encode(), content_type="text/csv").json()
+    items = PredictionItem.objects.filter(job_id=again["id"]).order_by("position")
+    assert [(i.text, i.external_id) for i in items] == [(t, "=1+1") for t in texts] + [("plain", "")]
+
+
 def _predictions(intent: str, n: int) -> list[Prediction]:
     return [Prediction(intent=intent, confidence=0.5, language="en", ranking=[], out_of_scope=False)] * n
 
@@ -151,7 +168,9 @@ def test_an_expired_claim_taken_over_cannot_write_and_nothing_is_written_twice(t
     job = prediction_job_create(bot=trained_demo_bot, texts=[BatchText(t) for t in ("a", "b", "c")])
     claim_a, items_a = _claim(job.pk)
     assert [item.position for item in items_a] == [0, 1]
-    PredictionItem.objects.filter(claim=claim_a).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    # Long past: _claim compares with PostgreSQL's now(), the test transaction's start, which on a loaded machine
+    # is seconds before Python's now (a lease "expired 1 s ago" by Python's clock was still live by it).
+    PredictionItem.objects.filter(claim=claim_a).update(claimed_until=timezone.now() - timedelta(hours=1))
     claim_b, items_b = _claim(job.pk)
     assert [item.position for item in items_b] == [0, 1] and claim_b != claim_a
     assert _write(job.pk, claim_b, items_b, _predictions("greet", 2)) == 2
