@@ -5,7 +5,11 @@
 # Usage (CPU, 2 threads):
 #   oos_tuned.py tune TAG --loss supcon|ce [--epochs N] [--lr X] [--batch N] [--steps N] [--dataset D]
 #       fine-tunes, writes /tmp/tune/TAG/model (a Hugging Face directory) and /tmp/tune/TAG/enc.npz;
-#   oos_tuned.py eval TAG [--layers N] [--head product|centroid] [--dataset D]   the rule on the cached encodings (TAG "frozen": no tuning);
+#   oos_tuned.py cache x     the frozen lower layers' token states (/tmp/tune/states-D.pt) and the frozen encodings
+#       (tag frozen-D), computed once;
+#   oos_tuned.py top TAG --loss supcon|ce --train-layers K ...   tunes only the top K layers on those states
+#       (what docs/evaluation.md reports: `tune`, all layers, was too slow on the shared CPUs);
+#   oos_tuned.py eval TAG [--layers N] [--head product|centroid] [--dataset D]   the rule on the cached encodings;
 #   oos_tuned.py product TAG     CLINC150 through IntentClassifier.train + evaluation._test (the tuned model's
 #       directory as the encoder, the train split's vectors from the cache), as oos_product.py does.
 # ruff: noqa: E402
@@ -20,7 +24,9 @@ import torch
 
 from intents.classifier.datasets import dataset_load
 from intents.classifier.encoder import MAX_TOKENS, configure_threads, get_encoder, mean_pool, top_layers
-from intents.classifier.features import CHAR_PARAMS, WORD_PARAMS, BlockWeights, combine, fit_vectorizer, tfidf_transform
+from intents.classifier.features import (
+    CHAR_PARAMS, WORD_PARAMS, BlockWeights, combine, fit_vectorizer, tfidf_transform,
+)  # fmt: skip
 from intents.classifier.finetune import EncoderTuning, encoder_tune
 from intents.classifier.head import LinearHead, evidence, nearest_similarity, rejection_weights
 from intents.classifier.metrics import out_of_scope_report, threshold_on_validation
@@ -215,19 +221,12 @@ def top_tune(args) -> None:
                 outputs, mask = run_top(model, start, split[start][i : i + 256])
             parts.append(torch.cat([mean_pool(h, mask) for h in outputs], 1).numpy())
         tuned = np.vstack(parts)
-        enc[p] = np.hstack([frozen_enc[p][:, : (4 - args.train_layers) * 384], tuned[:, -min(4, args.train_layers) * 384 :]])
+        kept = frozen_enc[p][:, : (4 - args.train_layers) * 384]
+        enc[p] = np.hstack([kept, tuned[:, -min(4, args.train_layers) * 384 :]])
     np.savez(out / "enc.npz", **enc)
     info = dict(vars(args), tune_seconds=round(tune_seconds, 1), encode_seconds=round(time.monotonic() - started, 1))
     (out / "info.json").write_text(json.dumps(info, indent=1))
     print(json.dumps(info), flush=True)
-
-
-def frozen(dataset: str) -> None:
-    d = dataset_load(dataset, DATA)
-    out = ROOT / f"frozen-{dataset}"
-    out.mkdir(parents=True, exist_ok=True)
-    enc = {p: get_encoder().encode(t, layers=4) for p, t in texts_of(d).items() if t}
-    np.savez(out / "enc.npz", **enc)
 
 
 def evaluate(args) -> dict:
@@ -240,8 +239,8 @@ def evaluate(args) -> dict:
     feats = {}
     if args.head == "product":
         word, char = fit_vectorizer(T["tr"], WORD_PARAMS), fit_vectorizer(T["tr"], CHAR_PARAMS)
-        feats = {p: combine(top_layers(E[p], args.layers, dim), tfidf_transform(word, T[p]), tfidf_transform(char, T[p]),
-                            weights) for p in E}  # fmt: skip
+        feats = {p: combine(top_layers(E[p], args.layers, dim), tfidf_transform(word, T[p]),
+                            tfidf_transform(char, T[p]), weights) for p in E}  # fmt: skip
     started = time.monotonic()
     memory = top_layers(E["tr"], 1, dim)
     if args.head == "centroid":  # a cheap proxy, not the product's head: cosine to each intent's mean, × 20
@@ -255,7 +254,8 @@ def evaluate(args) -> dict:
         logits = {p: head.logits(feats[p]) for p in feats}
     fit_seconds = time.monotonic() - started
     pred = {p: classes[logits[p].argmax(1)] for p in logits}
-    result = {"tag": args.tag, "head": args.head, "layers": args.layers, "c": args.c, "fit_seconds": round(fit_seconds, 1)}
+    result = {"tag": args.tag, "head": args.head, "layers": args.layers, "c": args.c,
+              "fit_seconds": round(fit_seconds, 1)}  # fmt: skip
     te_correct = pred["te"] == np.asarray(d.test.intents)
     result["accuracy"] = round(100 * float(te_correct.mean()), 2)
     if "ote" in E:
@@ -276,7 +276,9 @@ def evaluate(args) -> dict:
         cands = np.unique(s["te"])
         kept = (te_correct[None] & (s["te"][None] >= cands[:, None])).mean(1)
         top = cands[kept >= 0.963]  # none when accuracy before rejection is below 96.3
-        result["ceiling_test"] = out_of_scope_report(te_correct, s["te"], s["ote"], float(top[-1])) if len(top) else None
+        result["ceiling_test"] = (
+            out_of_scope_report(te_correct, s["te"], s["ote"], float(top[-1])) if len(top) else None
+        )
     print(json.dumps(result), flush=True)
     with open(ROOT / "results.jsonl", "a") as f:
         f.write(json.dumps(result) + "\n")
@@ -307,7 +309,7 @@ def product(args) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("stage", choices=["tune", "eval", "product", "frozen", "cache", "top"])
+    parser.add_argument("stage", choices=["tune", "cache", "top", "eval", "product"])
     parser.add_argument("tag")
     parser.add_argument("--dataset", default="clinc150")
     parser.add_argument("--loss", choices=["supcon", "ce"], default="supcon")
@@ -323,5 +325,5 @@ if __name__ == "__main__":
     parser.add_argument("--head", choices=["product", "centroid"], default="product")
     args = parser.parse_args()
     configure_threads(args.threads)
-    {"tune": tune, "eval": evaluate, "product": product, "frozen": lambda a: frozen(a.dataset), "cache": cache,
+    {"tune": tune, "eval": evaluate, "product": product, "cache": cache,
      "top": top_tune}[args.stage](args)
