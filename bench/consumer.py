@@ -44,7 +44,8 @@ async def run(sockets: int, messages: int) -> dict:
         for i in range(0, n, sockets):
             batch = clients[: min(sockets, n - i)]
             for client in batch:
-                await client.send_json_to({"type": "message", "text": "where is my order?", "client_id": uuid.uuid4().hex})
+                frame = {"type": "message", "text": "where is my order?", "client_id": uuid.uuid4().hex}
+                await client.send_json_to(frame)
             for client in batch:
                 assert (await client.receive_json_from(timeout=30))["type"] == "ack"
                 assert (await client.receive_json_from(timeout=30))["type"] == "typing"
@@ -53,7 +54,8 @@ async def run(sockets: int, messages: int) -> dict:
     parts = {"web": this_process(), "postgres": postgres_backends(urlparse(os.environ["DATABASE_URL"]).path[1:])}
     before, wall = cpu_seconds(parts), time.perf_counter()
     await send(messages)
-    result = {"messages": messages, "sockets": sockets, "cpu_ms_per_message": cpu_ms_per_turn(before, cpu_seconds(parts), messages),
+    spent = cpu_ms_per_turn(before, cpu_seconds(parts), messages)
+    result = {"messages": messages, "sockets": sockets, "cpu_ms_per_message": spent,
               "wall_ms": round(1000 * (time.perf_counter() - wall) / messages, 3)}  # fmt: skip
     for client in clients:
         await client.disconnect()

@@ -120,7 +120,8 @@ class ChatConsumer(DbCallConsumer):
                 wait = None
                 await self._session_restart()
                 message, _ = await db_call(services.message_receive)(
-                    conversation_id=self.session.conversation_id, text=frame.get("text"), client_id=frame.get("client_id")
+                    conversation_id=self.session.conversation_id, text=frame.get("text"),
+                    client_id=frame.get("client_id"),
                 )
         except services.MessageRejected as rejected:
             await self._error(rejected.code, rejected.message, client_id=frame.get("client_id"))
