@@ -1,5 +1,5 @@
 import json
-from functools import partial
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -10,8 +10,8 @@ from django.db import connection
 
 from intents.selectors import bot_get
 
-from . import limits, selectors, services
-from .models import Conversation
+from . import limits, metrics, selectors, services
+from .models import Conversation, Message
 from .origins import origin_allowed
 from .streaming import stream_frames
 
@@ -26,6 +26,15 @@ def db_call(function):
     so sockets do not queue behind one another's round trips and row locks on Channels' single thread; SQLite
     (the embedded default) has no row locks, so there every call stays on that one thread."""
     return database_sync_to_async(function, thread_sensitive=not connection.features.has_select_for_update)
+
+
+def _message_accept(*, visitor_id: uuid.UUID, **receive: Any) -> tuple[int | None, Message | None]:
+    """(seconds to wait, None) when the visitor's rate limit refuses the message, else (None, the message
+    stored by `message_receive`, whose exceptions pass through). Counting the limit and storing on one thread
+    hop instead of two: each hop is a visible share of the web process's CPU per turn (docs/performance.md)."""
+    if (wait := limits.message_wait(visitor_id=visitor_id)) is not None:
+        return wait, None
+    return None, services.message_receive(**receive)[0]
 
 
 class DbCallConsumer(AsyncWebsocketConsumer):
@@ -103,24 +112,27 @@ class ChatConsumer(DbCallConsumer):
             # have (the hint is not `none`) goes on to message_receive, which decides under the row lock.
             await self._send_busy(client_id=frame.get("client_id"), wait=busy)
             return
-        wait = await limits.message_wait(visitor_id=self.session.visitor_id)
-        if wait is not None:  # neither stored nor acknowledged: the client sends it again after `retry_after`
-            message = f"Too many messages; send this one again in {wait} s."
-            await self._error("rate_limited", message, client_id=frame.get("client_id"), wait=wait)
-            return
-        receive = partial(db_call(services.message_receive), text=frame.get("text"), client_id=frame.get("client_id"),
-                          shed=busy is not None)  # fmt: skip
+        receive = {"text": frame.get("text"), "client_id": frame.get("client_id"), "shed": busy is not None}
         try:
             try:
-                message, _ = await receive(conversation_id=self.session.conversation_id)
-            except services.ConversationClosed:
+                wait, message = await db_call(_message_accept)(
+                    visitor_id=self.session.visitor_id, conversation_id=self.session.conversation_id, **receive
+                )
+            except services.ConversationClosed:  # counted by the rate limit already
+                wait = None
                 await self._session_restart()
-                message, _ = await receive(conversation_id=self.session.conversation_id)
+                message, _ = await db_call(services.message_receive)(
+                    conversation_id=self.session.conversation_id, **receive
+                )
         except services.MessageRejected as rejected:
             await self._error(rejected.code, rejected.message, client_id=frame.get("client_id"))
             return
         except services.QueueBusy:  # the bot would have to answer it: shed after all, nothing was written
             await self._send_busy(client_id=frame.get("client_id"), wait=busy)
+            return
+        if wait is not None:  # neither stored nor acknowledged: the client sends it again after `retry_after`
+            message = f"Too many messages; send this one again in {wait} s."
+            await self._error("rate_limited", message, client_id=frame.get("client_id"), wait=wait)
             return
         await self._send({"type": "ack", "client_id": message.client_id, "seq": message.seq})
         if message.status == message.Status.PENDING:
@@ -181,7 +193,7 @@ class ChatConsumer(DbCallConsumer):
         await self._send(message)
 
     async def _send_busy(self, *, client_id: Any, wait: int) -> None:
-        limits.shed_count(channel="socket")
+        metrics.message_shed(channel="socket")
         message = f"The bot is busy; send this message again in {wait} s."
         frame = {"type": "busy", "message": message, "retry_after": wait}
         if isinstance(client_id, str):

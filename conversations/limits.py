@@ -2,16 +2,15 @@
 shedding while the answer queue is past capacity (`answer_queue_wait`, for the socket and the REST webhook).
 
 Each check that reads Redis runs on a worker thread, so a socket waiting for Redis does not hold the event loop
-that serves every other socket.
+that serves every other socket (`message_wait` on the thread that stores the message).
 """
 
-import asyncio
 import logging
 import math
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -19,13 +18,11 @@ from redis.exceptions import RedisError
 
 from chatbot.ratelimit import rate_hit, rate_parse, scope_client_ip
 
-from . import inference, metrics
+from . import inference
 from .tokens import visitor_token_read
 
 logger = logging.getLogger(__name__)
 _hit = sync_to_async(rate_hit, thread_sensitive=False)
-SHED_COUNT_EVERY_S = 0.1  # a process writes its refusals' count to the metrics store at most this often
-_shed_tally: Counter[str] = Counter()
 QUEUE_AGE_READ_EVERY_S = 0.1  # one process reads the stream's state at most this often; its sockets share it
 RATE_WINDOW_S = 1.0  # the workers' recent pace is measured over this long
 RETRY_AFTER_MAX_S = 30
@@ -42,9 +39,12 @@ async def new_visitor_wait(*, scope: dict, user_id: int | None, token: str | Non
     return await _hit(scope="chat.visitors", ident=scope_client_ip(scope), rate=rate)
 
 
-async def message_wait(*, visitor_id: uuid.UUID) -> int | None:
-    """Seconds before this visitor may send another message, or None: this one may be stored."""
-    return await _hit(scope="chat.messages", ident=str(visitor_id), rate=rate_parse(settings.CHARLA_RATE_CHAT_MESSAGES))
+def message_wait(*, visitor_id: uuid.UUID) -> int | None:
+    """Seconds before this visitor may send another message, or None: this one may be stored.
+
+    Blocking, unlike the other checks: the socket counts it on the thread that then stores the message (one
+    thread hop per message, not two)."""
+    return rate_hit(scope="chat.messages", ident=str(visitor_id), rate=rate_parse(settings.CHARLA_RATE_CHAT_MESSAGES))
 
 
 async def answer_queue_wait() -> int | None:
@@ -60,22 +60,6 @@ async def answer_queue_wait() -> int | None:
     if wait is None:
         wait = await sync_to_async(_queue_wait.read, thread_sensitive=False)()
     return None if wait <= threshold_s else min(RETRY_AFTER_MAX_S, max(1, math.ceil(wait)))
-
-
-def shed_count(*, channel: str) -> None:
-    """Count a message refused with `busy` (socket) or 503 (rest) in /metrics' charla_messages_shed_total.
-
-    Past capacity refusals are most of what a process handles, so each is only tallied here; a pool thread writes
-    the tally to the metrics store SHED_COUNT_EVERY_S later (a process killed meanwhile loses that tally)."""
-    if not _shed_tally:
-        asyncio.get_running_loop().call_later(SHED_COUNT_EVERY_S, _shed_write)
-    _shed_tally[channel] += 1
-
-
-def _shed_write() -> None:
-    counts = dict(_shed_tally)
-    _shed_tally.clear()
-    asyncio.get_running_loop().run_in_executor(None, metrics.messages_shed, counts)  # never raises: not awaited
 
 
 class _QueueWait:

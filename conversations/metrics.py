@@ -2,8 +2,9 @@
 
 Daphne processes, Celery workers and `answer_worker` processes are separate, often on separate hosts, and a
 Prometheus scrape reaches one web process. So counters and histograms are kept in one Redis hash (`KEY`) that
-every process adds to with a pipelined HINCRBY after its transaction committed, and any web process exposes the
-cluster's totals at `/metrics` (monitoring.collector). With no Redis configured (the embedded default) they are
+every process adds to with a pipelined HINCRBY after its transaction committed (a web process gathers its
+received and shed counts for up to FLUSH_EVERY_S first), and any web process exposes the cluster's totals at `/metrics`
+(monitoring.collector). With no Redis configured (the embedded default) they are
 kept in this process's memory: tasks run in the web process then. A Redis restart without persistence resets
 them, which Prometheus' rate() treats as a counter reset. Recording never fails the caller: when Redis is
 unreachable the increments are dropped and logged.
@@ -14,8 +15,10 @@ bucket (not cumulative) and summed into Prometheus' cumulative form at scrape ti
 scrape time.
 """
 
+import atexit
 import bisect
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -36,18 +39,57 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 # Messages classified in one forward pass (1 in-process without Redis; up to CHARLA_INFERENCE_BATCH_SIZE on a worker).
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 
+# A web process adds its received and shed counts to Redis at most this often, in one pipeline (see _count_soon).
+FLUSH_EVERY_S = 0.5
+
 _local: Counter = Counter()
 _local_lock = threading.Lock()
+_pending: Counter = Counter()
+_pending_lock = threading.Lock()
+_flusher_pid: int | None = None  # the process whose flushing thread runs (a forked child starts its own)
 
 
 def message_received(*, bot_id: int, language: str) -> None:
     """Count a visitor's message stored (call after its commit)."""
-    _add({f"received|{bot_id}|{language}": 1})
+    _count_soon(f"received|{bot_id}|{language}")
 
 
-def messages_shed(counts: dict[str, int]) -> None:
-    """Count visitors' messages refused by load shedding (`busy`, not stored), by channel (socket or rest)."""
-    _add({f"shed|{channel}": count for channel, count in counts.items()})
+def message_shed(*, channel: str) -> None:
+    """Count a visitor's message refused by load shedding (`busy` on the socket, 503 on `rest`; not stored)."""
+    _count_soon(f"shed|{channel}")
+
+
+def _count_soon(field: str) -> None:
+    """Add 1 to `field`. With Redis, counted in this process and added to the hash by a background thread within
+    FLUSH_EVERY_S (or by `flush`, which a scrape of this process calls first, and at exit): a Redis round trip per
+    message was a visible share of the web process's CPU per turn (docs/performance.md), and past capacity
+    refusals are most of what a process handles. Counts a killed process had not flushed are lost, as are those
+    recorded while Redis is unreachable."""
+    if not settings.REDIS_URL:
+        _add({field: 1})
+        return
+    global _flusher_pid
+    with _pending_lock:
+        _pending[field] += 1
+        if _flusher_pid != os.getpid():
+            _flusher_pid = os.getpid()
+            threading.Thread(target=_flush_forever, name="charla-metrics", daemon=True).start()
+            atexit.register(flush)
+
+
+def flush() -> None:
+    """Add this process's pending counts to Redis now."""
+    with _pending_lock:
+        increments = dict(_pending)
+        _pending.clear()
+    if increments:
+        _add(increments)
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(FLUSH_EVERY_S)
+        flush()
 
 
 def answers_observe(*, replies: Iterable[Any], batch: int) -> None:
@@ -71,10 +113,12 @@ def answers_observe(*, replies: Iterable[Any], batch: int) -> None:
 
 
 def recorded() -> dict[str, float]:
-    """Every field recorded so far in this deployment (raises redis.RedisError when Redis is unreachable)."""
+    """Every field recorded so far in this deployment, this process's pending counts flushed first (raises
+    redis.RedisError when Redis is unreachable)."""
     if not settings.REDIS_URL:
         with _local_lock:
             return dict(_local)
+    flush()
     return {field.decode(): float(value) for field, value in _client(settings.REDIS_URL).hgetall(KEY).items()}
 
 

@@ -43,7 +43,7 @@ def test_configured_services_mean_postgresql_redis_layer_and_workers():
     assert _settings_with(
         {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x", "REDIS_URL": "redis://127.0.0.1:6379/0"}
     ) == {
-        "db": "django.db.backends.postgresql",
+        "db": "chatbot.postgres",
         "layer": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "eager": False,
     }

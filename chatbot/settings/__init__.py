@@ -80,6 +80,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Reuse connections: with 0, every consumer call and every task opens a new PostgreSQL connection (milliseconds each).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "chatbot.postgres"  # the same backend, with a health check that costs no query
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from chatbot.api_errors import ApiError
 
-from .. import limits, selectors, services
+from .. import limits, metrics, selectors, services
 from ..consumers import db_call
 from ..rest_channel import ReplyTimeout, rest_turn
 from .base import ERRORS, BotApiView
@@ -75,7 +75,7 @@ class RestWebhookView(BotApiView):
 
 def _busy(wait: int) -> ApiError:
     """The refusal of a post by load shedding (nothing stored), counted."""
-    limits.shed_count(channel="rest")
+    metrics.message_shed(channel="rest")
     message = f"The bot is busy; nothing was stored. Post the message again in {wait} s."
     return ApiError(status_code=503, code="busy", message=message, retry_after=wait)
 
