@@ -192,7 +192,9 @@ class Message(models.Model):
             models.Index(
                 fields=["review_example"], condition=Q(review_example__isnull=False), name="message_review_example_set"
             ),
-            models.Index(fields=["reviewed_by"], condition=Q(reviewed_by__isnull=False), name="message_reviewed_by_set"),
+            models.Index(
+                fields=["reviewed_by"], condition=Q(reviewed_by__isnull=False), name="message_reviewed_by_set"
+            ),
         ]
 
     def __str__(self) -> str:
