@@ -20,7 +20,6 @@ import time
 import uuid
 from urllib.parse import urlparse
 
-
 WARMUP = 100
 ORIGIN = "http://127.0.0.1:8000"
 

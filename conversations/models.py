@@ -116,7 +116,8 @@ class Message(models.Model):
         OUT_OF_SCOPE = "out_of_scope", "Marked out of scope"
         IGNORED = "ignored", "Ignored"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: message_seq_unique_per_conversation (conversation, seq) serves every lookup by conversation.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     bot = models.ForeignKey(
         Bot, null=True, on_delete=models.CASCADE, related_name="+", db_index=False,
         help_text="The conversation's bot, kept on each message so that the operators' inbox and dashboard read "
@@ -138,8 +139,8 @@ class Message(models.Model):
     )
     buttons = models.JSONField(default=list, blank=True, help_text="Quick replies offered with a bot message.")
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )  # indexed by message_agent_set
     status = models.CharField(max_length=16, choices=Status.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
@@ -150,11 +151,11 @@ class Message(models.Model):
     review = models.CharField(max_length=16, choices=Review.choices, blank=True)
     review_example = models.ForeignKey(
         "intents.TrainingExample", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="The training example this message became.",
-    )
+        help_text="The training example this message became.", db_index=False,
+    )  # indexed by message_review_example_set
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )  # indexed by message_reviewed_by_set
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -182,6 +183,17 @@ class Message(models.Model):
             models.Index(
                 fields=["bot", "created_at"], condition=Q(role="user"), name="message_user_stats",
                 include=["outcome", "confidence", "intent", "language", "model_version", "answered_at", "reviewed_at"],
+            ),
+            # The foreign keys that are NULL on almost every message, indexed only where set (what deleting the
+            # user or example they name looks up, to set them NULL): the answer's UPDATE of the user message
+            # cannot be a HOT update (it changes indexed columns), so every index with an entry for it is written
+            # again at each turn, and a full index on these would hold one entry per message, each NULL.
+            models.Index(fields=["agent"], condition=Q(agent__isnull=False), name="message_agent_set"),
+            models.Index(
+                fields=["review_example"], condition=Q(review_example__isnull=False), name="message_review_example_set"
+            ),
+            models.Index(
+                fields=["reviewed_by"], condition=Q(reviewed_by__isnull=False), name="message_reviewed_by_set"
             ),
         ]
 

@@ -44,7 +44,9 @@ def configure_threads(n: int | None = None) -> int:
 
     The BLAS pools matter as much as torch's: left at one thread a core, OpenBLAS split the heads' small
     matrix products over both cores of a machine shared with daphne and PostgreSQL, and its threads spin while
-    they wait, so a worker burnt twice the CPU per message for the same wall time."""
+    they wait, so a worker burnt twice the CPU per message for the same wall time. So does the fast tokenizer's
+    own pool (Rust, rayon) for a batch of texts: with one thread it is switched off too, which cut the CPU of
+    tokenising a batch of four short messages from about 0.7 ms to 0.47 (docs/performance.md, seventh session)."""
     if n is None:
         env = os.environ.get("CHARLA_TORCH_THREADS")
         n = int(env) if env else None
@@ -53,6 +55,8 @@ def configure_threads(n: int | None = None) -> int:
             raise ValueError(f"thread count must be >= 1, got {n}")
         torch.set_num_threads(n)
         threadpool_limits(limits=n)
+        if n == 1:
+            os.environ["TOKENIZERS_PARALLELISM"] = "false"  # read by the tokenizers library at each batch
     return torch.get_num_threads()
 
 

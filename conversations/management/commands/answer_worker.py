@@ -97,9 +97,12 @@ class Command(BaseCommand):
 
     def _answer(self, entries: list[inference.Entry], stopping: list[int]) -> None:
         """Answer the entries, trying again while the database is unreachable (its transaction rolled back, so a
-        retry stores each answer once); entries are acknowledged only once their answers have committed."""
+        retry stores each answer once); entries are acknowledged only once their answers have committed.
+
+        No connection health check per batch (Django's costs a `SELECT 1` round trip after each
+        close_old_connections): a connection that broke while idle fails the batch's first statement, and
+        _outage closes it before the retry. _beat checks it, and ends it past CONN_MAX_AGE, every few seconds."""
         while True:
-            close_old_connections()
             try:
                 retry = messages_answer_batch(entries=entries)
                 break
