@@ -17,6 +17,9 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# The production settings' hasher: the processes started here check passwords with it (the test process itself
+# prefers a cheap one, see tests/conftest.py).
+LIVE_HASHER = "pbkdf2_sha256"
 
 
 def free_port() -> int:

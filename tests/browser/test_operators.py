@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
@@ -19,7 +20,7 @@ from conversations.operators.analytics import bot_analytics
 from conversations.services.traffic import traffic_generate
 from intents.models import ModelVersion, TrainingExample
 from tests.conversations.factories import user_message
-from tests.live import ROOT
+from tests.live import LIVE_HASHER, ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +59,9 @@ def page(web, traffic, monkeypatch):
     # Sync Playwright keeps an event loop registered on this thread, which Django takes for async code; the
     # test's ORM calls are plain sync calls between browser steps (pytest-django's documented way for Playwright).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    get_user_model().objects.create_superuser("olga", "olga@example.com", "a-long-password")
+    olga = get_user_model().objects.create_superuser("olga", "olga@example.com")
+    olga.password = make_password("a-long-password", hasher=LIVE_HASHER)  # daphne checks it, with its own hashers
+    olga.save()
     base = web.replace("ws://", "http://").split("/ws/")[0]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
