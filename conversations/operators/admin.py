@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from intents.classifier.model import OUT_OF_SCOPE_INTENT
+from intents.classifier.prediction import OUT_OF_SCOPE_INTENT
 
 from ..models import BotAnalytics, InboxMessage, Message
 from ..services import ReviewRejected, messages_review

@@ -16,7 +16,8 @@ import numpy as np
 from intents.classifier.datasets import dataset_load
 from intents.classifier.evaluation import _test
 from intents.classifier.features import BlockWeights
-from intents.classifier.model import OUT_OF_SCOPE_INTENT, HeadConfig, IntentClassifier
+from intents.classifier.model import HeadConfig, IntentClassifier
+from intents.classifier.prediction import OUT_OF_SCOPE_INTENT
 
 with_oos = sys.argv[1:] == ["oos"]
 config = HeadConfig(c=10.0, weights=BlockWeights(dense=2.0), layers=4)

@@ -26,6 +26,7 @@ import transformers
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import storage
+from .prediction import OUT_OF_SCOPE_INTENT, Prediction
 from .backends import BACKENDS, TUNED_ENCODER, encoder_for_backend
 from .encoder import DEFAULT_ENCODER_NAME, Encoder, EncoderNotFoundError, default_encoder_path, get_encoder, top_layers
 from .finetune import EncoderTuning, encoder_tune
@@ -60,7 +61,6 @@ from .tokens import EXPORTED_TOKENS, token_embed
 INTENT_C = 10.0
 # Examples a bot's authors label with this intent are things it must not answer: a prediction of
 # it is reported out of scope whatever its confidence (Larson et al.'s "oos class" approach).
-OUT_OF_SCOPE_INTENT = "out_of_scope"
 ProgressCallback = Callable[[str, float], None]
 
 
@@ -100,17 +100,6 @@ class HeadConfig:
 # N on CLINC150 (docs/evaluation.md); both benchmarks' full train splits choose weight 2 on validation as well,
 # and the demo bot's cross-validation gains 0.5 points.
 BOT_HEAD_CONFIG = HeadConfig(weights=BlockWeights(dense=2.0))
-
-
-@dataclass(frozen=True)
-class Prediction:
-    intent: str  # best intent slug, reported even when out of scope
-    confidence: float  # probability of `intent` under the model, 0..1
-    language: str  # one of the training languages (the only one, for a one-language bot)
-    ranking: list[tuple[str, float]]  # top-k (intent, probability), best first
-    out_of_scope: bool  # rejection score below the calibrated threshold, or the out-of-scope intent won
-    similarity: float | None = None  # mean cosine to the nearest training examples; None if no model said so
-    evidence: tuple[float, ...] | None = None  # what the rejection score weighs (head.EVIDENCE); None: no model
 
 
 class IntentClassifier:

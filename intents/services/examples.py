@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from ..classifier.model import OUT_OF_SCOPE_INTENT
+from ..classifier.prediction import OUT_OF_SCOPE_INTENT
 from ..models import Bot, Intent, Language, TrainingExample
 
 

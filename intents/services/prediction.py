@@ -1,17 +1,22 @@
 """Prediction with a bot's production model, loaded once per process and swapped when production changes."""
 
+from __future__ import annotations
+
 import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from ..classifier import IntentClassifier, Prediction, configure_threads
-from ..classifier.storage import ArtifactError
+from ..classifier import ArtifactError, Prediction
 from ..models import ModelVersion
 from ..selectors import production_version_id, production_version_ids
 from .artifacts import artifact_local_path
+
+if TYPE_CHECKING:
+    from ..classifier import IntentClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,10 @@ def _classifier(bot_id: int, version_id: int | None = None) -> tuple[ModelVersio
         cached = _loaded.get(bot_id)
         if cached and cached[0].pk == version_id and cached[1] == backend:
             return cached[0], cached[2]
+        # torch and scikit-learn are imported with the first model (intents/classifier/__init__.py): a web
+        # process that only stores messages never loads them.
+        from ..classifier import IntentClassifier, configure_threads
+
         if not _loaded:  # the first model of this process: web processes (NLU parse, stateless turns) included
             configure_threads(settings.CHARLA_TORCH_THREADS)
         version = ModelVersion.objects.get(pk=version_id, bot_id=bot_id)

@@ -1,26 +1,28 @@
 """The model registry: train → candidate (evaluated) → production → archived, and rollback."""
 
+from __future__ import annotations
+
 import hashlib
 import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ..classifier import ArtifactError, IntentClassifier
-from ..classifier.encoder import get_encoder
-from ..classifier.evaluation import cross_validation_report, rejection_report
-from ..classifier.finetune import EncoderTuning
-from ..classifier.model import BOT_HEAD_CONFIG
+from ..classifier import ArtifactError
 from ..classifier.storage import read_artifact
 from ..models import Bot, ModelVersion, TrainingJob
 from ..selectors import TrainingData, production_version_for_bot, training_data_for_bot
 from .artifacts import artifact_exists, artifact_local_path, artifact_publish
+
+if TYPE_CHECKING:
+    from ..classifier import IntentClassifier
 
 ProgressCallback = Callable[[str, float], None]
 EVALUATION_PLOT = "evaluation.png"
@@ -64,6 +66,14 @@ def model_train(
     trains a copy of the encoder first (finetune.py), whose weights go into the artifact. The evaluation
     includes the out-of-scope rejection at the version's threshold (`evaluation["out_of_scope"]`).
     """
+    # Imported here: torch and scikit-learn cost seconds of start-up that processes which never train
+    # (web processes, answer workers) should not pay (intents/classifier/__init__.py).
+    from ..classifier import IntentClassifier
+    from ..classifier.encoder import get_encoder
+    from ..classifier.evaluation import cross_validation_report, rejection_report
+    from ..classifier.finetune import EncoderTuning
+    from ..classifier.model import BOT_HEAD_CONFIG
+
     report = progress or (lambda stage, fraction: None)
     data = training_data_for_bot(bot=bot)
     encoder_path = settings.CHARLA_ENCODER_PATH or None
