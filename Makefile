@@ -66,7 +66,11 @@ beat: $(STAMP)
 	$(BIN)/celery -A chatbot beat -s var/celerybeat-schedule --loglevel=INFO
 
 # Runs the test suite against the local PostgreSQL and Redis.
+# Test processes (pytest-xdist): the suite mostly waits on the processes it starts, so two overlap well on 2 cores.
+# Each takes whole test files (their module-scoped stacks) and its own Redis database (tests/redis_per_worker.py).
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/charla} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

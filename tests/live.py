@@ -44,7 +44,9 @@ def use_model_storage(settings, *, storage: Path, cache: Path) -> None:
     settings.STORAGES = {**settings.STORAGES, "models": models}
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 180) -> None:
+    """Returns once something listens on `port`; the limit is generous because a loaded machine (other test
+    processes starting) can take a minute to import the project."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
