@@ -71,7 +71,15 @@ class EntityAdmin(admin.ModelAdmin):
 
 @admin.register(Bot)
 class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
-    list_display = ("slug", "name", "languages", "confidence_threshold", "retrain_nightly", "created_at", "operator_pages")
+    list_display = (
+        "slug",
+        "name",
+        "languages",
+        "confidence_threshold",
+        "retrain_nightly",
+        "created_at",
+        "operator_pages",
+    )
     search_fields = ("slug", "name")
     list_filter = ("retrain_nightly",)
     exclude = ("action_secret",)
@@ -209,7 +217,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         per_language = ", ".join(f"{k}: {v:.1f} %" for k, v in evaluation.get("per_language", {}).items())
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((name, s["precision"], s["recall"], s["f1"], s["support"]) for name, s in evaluation["per_intent"].items()),
+            ((name, s["precision"], s["recall"], s["f1"], s["support"])
+             for name, s in evaluation["per_intent"].items()),
         )  # fmt: skip
         plot = reverse("admin:intents_modelversion_plot", args=[obj.pk, EVALUATION_PLOT])
         return format_html(

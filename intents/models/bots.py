@@ -26,7 +26,9 @@ class Language(models.TextChoices):
 class Bot(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
-    languages = models.JSONField(default=list, help_text='Language codes the bot speaks, first is the default: ["en", "es"].')
+    languages = models.JSONField(
+        default=list, help_text='Language codes the bot speaks, first is the default: ["en", "es"].'
+    )
     allowed_origins = models.JSONField(
         default=list, blank=True, help_text='Origins allowed to embed the bot, e.g. ["https://shop.example.com"].'
     )

@@ -239,7 +239,8 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
         ),
         (
             {
-                "data/nlu.yml": 'nlu:\n- intent: greet\n  examples: |\n    - hi\n- intent: "bad name!"\n  examples: "- x"\n'
+                "data/nlu.yml": 'nlu:\n- intent: greet\n  examples: |\n    - hi\n'
+                '- intent: "bad name!"\n  examples: "- x"\n'
             },
             "data/nlu.yml, line 5: intent 'bad name!' is not a valid name",
         ),
@@ -270,12 +271,17 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
             "(intent greet): context 'bad name' is not a valid name",
         ),
         (
-            {"agent.json": '{"language": "en"}',
-             "intents/a.json": '{"name": "a", "webhookUsed": true, "responses": [{"action": "../admin"}]}'},
+            {
+                "agent.json": '{"language": "en"}',
+                "intents/a.json": '{"name": "a", "webhookUsed": true, "responses": [{"action": "../admin"}]}',
+            },
             "intents/a.json: action '../admin' is not a relative path",
         ),
         (
-            {"data/nlu.yml": "nlu:\n- intent: greet\n  examples: |\n    - hi\n", "charla.yml": "actions: {timeout: 300}\n"},
+            {
+                "data/nlu.yml": "nlu:\n- intent: greet\n  examples: |\n    - hi\n",
+                "charla.yml": "actions: {timeout: 300}\n",
+            },
             "charla.yml: action timeout 300 is not a number of seconds from 0.1 to 30.0",
         ),
     ],
@@ -324,7 +330,10 @@ def test_reimporting_an_edited_export_applies_removals(demo_bot, tmp_path):
     files["intents/book_table.json"] = json.dumps(book)
     fallback = json.loads(files["intents/Default Fallback Intent.json"])
     settings = next(m for m in fallback["responses"][0]["messages"] if m["type"] == "4" and m["lang"] == "en")
-    settings["payload"]["charla"] = {"language": {"action_failure": ["Booking failed."]}, "agent": {"action_timeout": 9}}
+    settings["payload"]["charla"] = {
+        "language": {"action_failure": ["Booking failed."]},
+        "agent": {"action_timeout": 9},
+    }
     files["intents/Default Fallback Intent.json"] = json.dumps(fallback)
     helper = json.loads(files["intents/help.json"])
     helper["responses"][0]["messages"] = [m for m in helper["responses"][0]["messages"] if m["type"] != "4"]
