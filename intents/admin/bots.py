@@ -91,14 +91,12 @@ class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
         """Masked, like an API key: the secret is shown in full only once, when it is made (docs/actions.md)."""
         if obj.pk is None:
             return "Made when the bot is saved, and shown once on the next page."
-        if not obj.action_secret:
-            return "Not set: action calls are signed with an empty key. Use the “Rotate the action secret” action."
         return f"Set, ending in …{obj.action_secret[-4:]}. Shown once when made; rotate it to get a new one."
 
     def save_model(self, request: HttpRequest, obj: Bot, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            request._action_secrets_made = [(obj, bot_action_secret_rotate(bot=obj))]  # this request only
+            request._action_secrets_made = [(obj, obj.action_secret)]  # made by the field's default; this request only
 
     def response_add(self, request: HttpRequest, obj: Bot, post_url_continue: str | None = None) -> HttpResponse:
         return self._action_secrets_page(request, request._action_secrets_made, "Bot created")

@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -16,6 +17,11 @@ def texts_by_language_validator(value: object) -> None:
         for texts in value.values()
     ):
         raise ValidationError('Expected non-empty texts by language: {"en": ["…"], "es": ["…"]}.')
+
+
+def action_secret_new() -> str:
+    """A random action secret: a bot is never without one, so no action call is signed with an empty key."""
+    return secrets.token_urlsafe(32)
 
 
 class Language(models.TextChoices):
@@ -46,7 +52,7 @@ class Bot(models.Model):
         "action name is appended. Blank: no action is called and intents answer with their responses.",
     )
     action_secret = models.CharField(
-        max_length=200, blank=True,
+        max_length=200, default=action_secret_new,
         help_text="Shared secret: each action call is signed with HMAC-SHA256 under it (docs/actions.md).",
     )
     action_timeout = models.FloatField(
@@ -85,6 +91,7 @@ class Bot(models.Model):
             models.CheckConstraint(
                 condition=Q(action_timeout__gte=0.1) & Q(action_timeout__lte=30), name="bot_action_timeout_in_range"
             ),
+            models.CheckConstraint(condition=~Q(action_secret=""), name="bot_action_secret_not_empty"),
         ]
 
     def __str__(self) -> str:

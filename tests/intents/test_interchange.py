@@ -76,12 +76,15 @@ def test_export_then_import_round_trips_the_demo_bot(demo_bot, fmt, native, tmp_
     assert all(text in files[file] for file, text in native)
     assert not any("127.0.0.1:9" in text or "s3cr3t" in text for text in files.values())
 
-    call_command("import_bot", str(tmp_path / name), "--bot", "copy", stdout=io.StringIO())
+    notes = io.StringIO()
+    call_command("import_bot", str(tmp_path / name), "--bot", "copy", stdout=io.StringIO(), stderr=notes)
 
     copy = Bot.objects.get(slug="copy")
     assert normalized(bot_definition(bot=copy)) == normalized(bot_definition(bot=demo_bot))
     assert Intent.objects.get(bot=copy, name="book_table").action == "book_table"
-    assert (copy.action_timeout, copy.action_url, copy.action_secret) == (2.5, "", "")
+    assert (copy.action_timeout, copy.action_url) == (2.5, "")
+    assert copy.action_secret and copy.action_secret != "s3cr3t"  # its own, random: calls are never signed unkeyed
+    assert "Rotate the action secret" in notes.getvalue() and copy.action_secret not in notes.getvalue()
     assert set(copy.action_failure_responses) == {"en", "es"}
     assert copy.action_failure_responses == demo_bot.action_failure_responses
 
