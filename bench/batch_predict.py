@@ -8,8 +8,9 @@ Texts: the CLINC150 test split (read from --data, never copied into the reposito
 thread per process:
 - raw: `intents.services.intent_predict_batch` in this process (model loaded and warmed first), measured before
   and after the end-to-end run; their mean is the baseline;
-- end to end: POST the texts as JSON to a live daphne, poll the job's status every 0.5 s until done, with --workers batch
-  worker processes already warm (a small job first); then the results are streamed as CSV (timed apart).
+- end to end: POST the texts as JSON to a live daphne, poll the job's status every 0.5 s until done, with
+  --workers batch worker processes already warm (a small job first); then the results are streamed as CSV (timed
+  apart).
 `ratio` = end-to-end items/s ÷ raw items/s; with one worker the bar is ≥ 0.8. Everything binds to 127.0.0.1.
 """
 
@@ -60,7 +61,8 @@ def end_to_end(base: str, token: str, items: list[str]) -> dict:
     streamed = time.perf_counter()
     assert rows == len(items)
     return {"submit_s": round(submitted - started, 2), "seconds": round(done - started, 2),
-            "items_per_s": round(len(items) / (done - started), 1), "results_csv_s": round(streamed - done, 2)}  # fmt: skip
+            "items_per_s": round(len(items) / (done - started), 1),
+            "results_csv_s": round(streamed - done, 2)}  # fmt: skip
 
 
 def main() -> None:
@@ -78,7 +80,11 @@ def main() -> None:
     os.environ.setdefault("CHARLA_TORCH_THREADS", "1")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if not args.skip_setup:
-        for command in (["migrate", "--noinput"], ["load_demo_bot"], ["train_intents", "--bot", "demo", "--if-changed"]):
+        for command in (
+            ["migrate", "--noinput"],
+            ["load_demo_bot"],
+            ["train_intents", "--bot", "demo", "--if-changed"],
+        ):
             subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
                            stdout=subprocess.DEVNULL)  # fmt: skip
     import django

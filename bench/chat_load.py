@@ -3,8 +3,9 @@
     python -m bench.chat_load --url ws://127.0.0.1:8000/ws/chat/demo/ --conversations 50 --rate 100 \
         --duration 20 --json bench/results/load.json
 
-Opens N conversations (round-robin over the --url given, one per daphne process), sends messages at a total rate (open loop, spread round-robin over the conversations,
-several may be in flight in one conversation) or, with --closed, one message at a time per conversation.
+Opens N conversations (round-robin over the --url given, one per daphne process), sends messages at a total rate
+(open loop, spread round-robin over the conversations, several may be in flight in one conversation) or, with
+--closed, one message at a time per conversation.
 Every message that got no answer, and every conversation that did not start, is counted by kind (`failures`,
 bench.tally.KINDS: busy, rate_limited, no_answer_in_window, closed_by_server:<code>, connect_refused, …), and the
 generator's own lag behind its schedule is reported apart (`generator`): it is the client's fault, not the stack's.

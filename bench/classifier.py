@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.classifier --json bench/results/classifier.json [--seconds 0.5] [--threads 1]
 
 Backends of the encoder (all-MiniLM-L6-v2, the part of the model that costs): torch fp32, torch int8 (dynamic
-quantization of the Linear layers), ONNX Runtime fp32 and int8 (per-channel, as exported
-for the workers), CUDA when present. With DATABASE_URL set and the demo bot trained, also the worker's path: the whole classifier
+quantization of the Linear layers), ONNX Runtime fp32 and int8 (per-channel, as exported for the workers), CUDA
+when present. With DATABASE_URL set and the demo bot trained, also the worker's path: the whole classifier
 (encoder, TF-IDF, heads, language) through `intents.services.intent_predict_batch`, as `answer_worker` calls it.
 Every cell of one run is measured in the same process, one after the other: compare them as ratios.
 """
@@ -114,7 +114,9 @@ def main() -> None:
     else:
         notes.append("worker path skipped: set DATABASE_URL to a database with the demo bot trained")
     sizes = [int(size) for size in args.batch_sizes.split(",")]
-    results = {name: {str(size): measure(predict, size, args.seconds) for size in sizes} for name, predict in found.items()}
+    results = {
+        name: {str(size): measure(predict, size, args.seconds) for size in sizes} for name, predict in found.items()
+    }
     report = {"threads": args.threads, "results": results, "ratios": ratios(results, sizes), "notes": notes}
     print_table(results, sizes)
     print(json.dumps(report["ratios"], indent=2), *notes, sep="\n")

@@ -12,13 +12,13 @@ wall time far more). The default settings apply, except the two limits one load 
 visitors per address and load shedding (the messages stay pending: no answer_worker runs).
 """
 
-import argparse
 import asyncio
-import json
 import os
 import time
 import uuid
 from urllib.parse import urlparse
+
+from bench.inprocess import TEXT, arguments, django_setup, report
 
 WARMUP = 100
 ORIGIN = "http://127.0.0.1:8000"
@@ -42,7 +42,7 @@ async def run(sockets: int, messages: int) -> dict:
         for i in range(0, n, sockets):
             batch = clients[: min(sockets, n - i)]
             for client in batch:
-                frame = {"type": "message", "text": "where is my order?", "client_id": uuid.uuid4().hex}
+                frame = {"type": "message", "text": TEXT, "client_id": uuid.uuid4().hex}
                 await client.send_json_to(frame)
             for client in batch:
                 assert (await client.receive_json_from(timeout=30))["type"] == "ack"
@@ -61,21 +61,12 @@ async def run(sockets: int, messages: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--sockets", type=int, default=20)
-    parser.add_argument("--json")
     args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
-    os.environ.setdefault("CHARLA_DEV", "1")
-    os.environ.update({"CHARLA_ALLOWED_ORIGINS": ORIGIN, "CHARLA_RATE_CHAT_VISITORS": "off",
-                       "CHARLA_BUSY_QUEUE_AGE_MS": "0"})  # fmt: skip
-    result = asyncio.run(run(args.sockets, args.messages))
-    print(json.dumps(result))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(result, out, indent=2)
-    return result
+    django_setup(CHARLA_ALLOWED_ORIGINS=ORIGIN, CHARLA_RATE_CHAT_VISITORS="off", CHARLA_BUSY_QUEUE_AGE_MS="0")
+    return report(asyncio.run(run(args.sockets, args.messages)), args.json)
 
 
 if __name__ == "__main__":

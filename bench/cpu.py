@@ -37,6 +37,16 @@ def this_process() -> Finder:
     return lambda: [psutil.Process()]
 
 
+def connection_backend() -> Finder:
+    """The PostgreSQL backend serving this thread's Django database connection (opened if it is not)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = psutil.Process(cursor.fetchone()[0])
+    return lambda: [backend]
+
+
 def process_trees(pids: list[int]) -> Finder:
     """These processes and their children (a Celery prefork worker's pool)."""
 
@@ -67,13 +77,18 @@ def cpu_seconds(parts: dict[str, Finder]) -> dict[str, dict[int, float]]:
     return readings
 
 
-def cpu_ms_per_turn(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], turns: int) -> dict:
-    """CPU milliseconds each part spent per turn between the readings; a process started meanwhile counts whole,
-    one that ended meanwhile is missing (its share is lost, so the figures are a lower bound)."""
-    spent = {
+def cpu_seconds_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds each part spent between the readings; a process started meanwhile counts whole, one that ended
+    meanwhile is missing (its share is lost, so the figures are a lower bound)."""
+    return {
         part: sum(seconds - before.get(part, {}).get(pid, 0.0) for pid, seconds in pids.items())
         for part, pids in after.items()
     }
+
+
+def cpu_ms_per_turn(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], turns: int) -> dict:
+    """CPU milliseconds each part spent per turn between the readings (as cpu_seconds_spent counts them)."""
+    spent = cpu_seconds_spent(before, after)
     per_turn = {part: round(1000 * seconds / turns, 2) if turns else None for part, seconds in spent.items()}
     per_turn["total"] = round(1000 * sum(spent.values()) / turns, 2) if turns else None
     return per_turn

@@ -4,8 +4,8 @@
     .venv/bin/python -m bench.idle_connections --pid $(pgrep -n daphne) --connections 5000 --json out.json
 
 Each socket is a real session (visitor, conversation, channel-layer group): start that daphne with
-CHARLA_RATE_CHAT_VISITORS=off, or one client address creating 5,000 visitors is refused after the first 300. Bounded: gives up after
---timeout seconds, holds for --hold seconds, closes everything. Only 127.0.0.1 targets.
+CHARLA_RATE_CHAT_VISITORS=off, or one client address creating 5,000 visitors is refused after the first 300.
+Bounded: gives up after --timeout seconds, holds for --hold seconds, closes everything. Only 127.0.0.1 targets.
 """
 
 import argparse

@@ -35,7 +35,11 @@ async def pair(url: str, origin: str, index: int, timeout: float) -> dict:
             frame = json.loads(await asyncio.wait_for(socket.recv(), timeout))
             if frame.get("type") == "message" and frame.get("role") == "bot":
                 answers.append({"reply_to": frame["reply_to"], "ms": (time.perf_counter() - started) * 1000})
-        return {"reply_to": [a["reply_to"] for a in answers], "first_ms": answers[0]["ms"], "second_ms": answers[1]["ms"]}
+        return {
+            "reply_to": [a["reply_to"] for a in answers],
+            "first_ms": answers[0]["ms"],
+            "second_ms": answers[1]["ms"],
+        }
 
 
 def summarize(pairs: list[dict]) -> dict:

@@ -10,64 +10,34 @@ CPU time rather than wall time: on a shared machine the neighbours stretch wall 
 pending; their stream entries wait in Redis for an answer_worker.
 """
 
-import argparse
-import json
-import os
 import time
-import uuid
 
-import psutil
+from bench.inprocess import arguments, demo_conversations, django_setup, messages_receive, report
 
 WARMUP = 50
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--conversations", type=int, default=20)
-    parser.add_argument("--json")
     args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
-    os.environ.setdefault("CHARLA_DEV", "1")
-    import django
+    django_setup()
+    from bench.cpu import connection_backend, cpu_seconds, cpu_seconds_spent, this_process
 
-    django.setup()
-    from django.db import connection
-
-    from conversations.services import message_receive, session_open
-    from intents.models import Bot
-
-    bot = Bot.objects.get(slug="demo")
-    sessions = [session_open(bot=bot, user_id=None, token=None, language="en") for _ in range(args.conversations)]
-
-    def receive(n: int) -> None:
-        for i in range(n):
-            conversation = sessions[i % len(sessions)].conversation_id
-            message_receive(conversation_id=conversation, text="where is my order?", client_id=uuid.uuid4().hex)
-
-    receive(WARMUP)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = psutil.Process(cursor.fetchone()[0])
-    me = psutil.Process()
-    python, postgres, wall = cpu_seconds(me), cpu_seconds(backend), time.perf_counter()
-    receive(args.messages)
+    conversations = demo_conversations(args.conversations)
+    messages_receive(conversations, WARMUP)
+    parts = {"python": this_process(), "postgres": connection_backend()}
+    before, wall = cpu_seconds(parts), time.perf_counter()
+    messages_receive(conversations, args.messages)
+    spent = cpu_seconds_spent(before, cpu_seconds(parts))
     result = {
         "messages": args.messages,
-        "python_cpu_ms": round(1000 * (cpu_seconds(me) - python) / args.messages, 3),
-        "postgres_cpu_ms": round(1000 * (cpu_seconds(backend) - postgres) / args.messages, 3),
+        "python_cpu_ms": round(1000 * spent["python"] / args.messages, 3),
+        "postgres_cpu_ms": round(1000 * spent["postgres"] / args.messages, 3),
         "wall_ms": round(1000 * (time.perf_counter() - wall) / args.messages, 3),
     }
-    print(json.dumps(result))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(result, out, indent=2)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,11 @@ def main() -> None:
         parser.error("bounded runs only: --duration ≤ 300, --senders ≤ 200")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
     if not args.skip_setup:
-        for command in (["migrate", "--noinput"], ["load_demo_bot"], ["train_intents", "--bot", "demo", "--if-changed"]):
+        for command in (
+            ["migrate", "--noinput"],
+            ["load_demo_bot"],
+            ["train_intents", "--bot", "demo", "--if-changed"],
+        ):
             manage(*command, env=dict(os.environ))
     key = api_key()
     logs = ROOT / "bench" / "results" / "logs"

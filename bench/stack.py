@@ -152,7 +152,11 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
     os.environ.setdefault("CHARLA_DEV", "1")  # a local benchmark stack: the development secret key will do
     if not args.skip_setup:
-        for command in (["migrate", "--noinput"], ["load_demo_bot"], ["train_intents", "--bot", "demo", "--if-changed"]):
+        for command in (
+            ["migrate", "--noinput"],
+            ["load_demo_bot"],
+            ["train_intents", "--bot", "demo", "--if-changed"],
+        ):
             manage(*command, env=dict(os.environ))
     logs = ROOT / "bench" / "results" / "logs"
     logs.mkdir(parents=True, exist_ok=True)

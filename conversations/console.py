@@ -43,7 +43,9 @@ class ConsoleConsumer(DbCallConsumer):
         handler = {"open": self._on_open, "take": self._on_take, "release": self._on_release,
                    "message": self._on_message}.get(frame.get("type"))
         if handler is None:
-            await self._send({"type": "error", "code": "unknown_type", "message": "Expected open, take, release or message."})
+            await self._send(
+                {"type": "error", "code": "unknown_type", "message": "Expected open, take, release or message."}
+            )
             return
         try:
             await handler(frame)

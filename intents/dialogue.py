@@ -9,7 +9,8 @@ from .models import Bot, Entity, EntityValue, Intent, IntentContext, Response, S
 
 
 def bot_dialogue_load(*, bot: Bot, definition: dict[str, Any]) -> None:
-    """Make the bot's entities and its intents' dialogue settings match the definition. Runs in the caller's transaction."""
+    """Make the bot's entities and its intents' dialogue settings match the definition. Runs in the caller's
+    transaction."""
     _entities_sync(bot=bot, items=definition.get("entities", []))
     for item in definition["intents"]:
         intent = Intent.objects.get(bot=bot, name=item["slug"])
@@ -31,7 +32,9 @@ def _entities_sync(*, bot: Bot, items: list[dict[str, Any]]) -> None:
         entity, _ = Entity.objects.update_or_create(
             bot=bot, name=item["name"], defaults={"kind": item["kind"], "pattern": item.get("pattern", "")}
         )
-        wanted = {(value["value"], value.get("language", "")): value.get("synonyms", []) for value in item.get("values", [])}
+        wanted = {
+            (value["value"], value.get("language", "")): value.get("synonyms", []) for value in item.get("values", [])
+        }
         EntityValue.objects.filter(entity=entity).exclude(
             pk__in=[
                 row.pk for row in EntityValue.objects.filter(entity=entity) if (row.value, row.language) in wanted

@@ -211,8 +211,12 @@ def bot_definition(*, bot: Bot) -> dict:
         "allowed_origins": list(bot.allowed_origins),
         "entities": [
             {
-                "name": entity.name, "kind": entity.kind, "pattern": entity.pattern,
-                "values": [{"value": v.value, "synonyms": v.synonyms, "language": v.language} for v in entity.values.all()],
+                "name": entity.name,
+                "kind": entity.kind,
+                "pattern": entity.pattern,
+                "values": [
+                    {"value": v.value, "synonyms": v.synonyms, "language": v.language} for v in entity.values.all()
+                ],
             }  # fmt: skip
             for entity in Entity.objects.filter(bot=bot).prefetch_related("values")
         ],
@@ -253,7 +257,8 @@ def _intent_definition(intent: Intent) -> dict:
         "action": intent.action,
         "buttons": buttons,
         "slots": [
-            {"name": s.name, "entity": s.entity, "required": s.required, "prompts": s.prompts} for s in intent.slots.all()
+            {"name": s.name, "entity": s.entity, "required": s.required, "prompts": s.prompts}
+            for s in intent.slots.all()
         ],
         "contexts": contexts,
         "context_responses": [{"context": name, "responses": texts} for name, texts in by_context.items()],

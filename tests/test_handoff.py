@@ -49,7 +49,9 @@ async def test_staff_takes_over_writes_live_and_gives_the_conversation_back(trai
 
     staff = await _console(web, await database_sync_to_async(_staff_cookie)())
     queue = await _until(staff, lambda f: f["type"] == "queue" and f["conversations"])
-    assert [(c["conversation"], c["handoff"]) for c in queue["conversations"]] == [(session["conversation"], "requested")]
+    assert [(c["conversation"], c["handoff"]) for c in queue["conversations"]] == [
+        (session["conversation"], "requested")
+    ]
 
     await staff.send(json.dumps({"type": "take", "conversation": session["conversation"]}))
     history = await _until(staff, lambda f: f["type"] == "history")
@@ -59,7 +61,11 @@ async def test_staff_takes_over_writes_live_and_gives_the_conversation_back(trai
     await visitor.send({"type": "message", "client_id": "v1", "text": "hello? are you there?"})
     assert await visitor.frame() == {"type": "ack", "client_id": "v1", "seq": 3}
     seen = await _until(staff, lambda f: f["type"] == "message")
-    assert (seen["role"], seen["text"], seen["conversation"]) == ("user", "hello? are you there?", session["conversation"])
+    assert (seen["role"], seen["text"], seen["conversation"]) == (
+        "user",
+        "hello? are you there?",
+        session["conversation"],
+    )
 
     await staff.send(json.dumps({"type": "message", "conversation": session["conversation"], "client_id": "s1",
                                  "text": "Hi, I'm Ana. How can I help?"}))

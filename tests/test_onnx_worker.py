@@ -1,4 +1,5 @@
-"""An answer worker serving the ONNX Runtime int8 backend, chosen by a setting (no worker from another module runs here)."""
+"""An answer worker serving the ONNX Runtime int8 backend, chosen by a setting (no worker from another module runs
+here)."""
 
 import pytest
 

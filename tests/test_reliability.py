@@ -12,7 +12,15 @@ import pytest
 from channels.db import database_sync_to_async
 
 from conversations.models import Message
-from tests.live import open_chat, stack_env, start_answer_worker, start_ready_answer_workers, stop, stop_all, wait_for_log
+from tests.live import (
+    open_chat,
+    stack_env,
+    start_answer_worker,
+    start_ready_answer_workers,
+    stop,
+    stop_all,
+    wait_for_log,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

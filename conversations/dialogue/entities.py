@@ -72,7 +72,9 @@ def _custom(*, text: str, language: str, custom: list[EntitySpec], **_: Any) -> 
     found = []
     for entity in custom:
         if entity.kind == "regex":
-            found += [Found(entity.name, m.group(0), m.start(), m.end()) for m in re.finditer(entity.pattern, text, re.I)]
+            found += [
+                Found(entity.name, m.group(0), m.start(), m.end()) for m in re.finditer(entity.pattern, text, re.I)
+            ]
             continue
         for value, synonyms, value_language in entity.values:
             if value_language and value_language != language:
@@ -101,7 +103,11 @@ def _phones(*, text: str, language: str, **_: Any) -> list[Found]:
 
 
 def _datetimes(*, text: str, language: str, now: datetime, **_: Any) -> list[Found]:
-    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.replace(tzinfo=None), "RETURN_AS_TIMEZONE_AWARE": False}
+    settings = {
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": now.replace(tzinfo=None),
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
     found, position = [], 0
     for phrase, moment in search_dates(text, languages=[language], settings=settings) or []:
         start = text.find(phrase, position)

@@ -214,7 +214,10 @@ def _intent_choose(step: _Step, *, prediction: Prediction) -> IntentSpec | None:
     threshold = step.bot.confidence_threshold
     if prediction.out_of_scope or prediction.confidence < threshold:
         return None
-    ranking = [(prediction.intent, prediction.confidence), *[r for r in prediction.ranking if r[0] != prediction.intent]]
+    ranking = [
+        (prediction.intent, prediction.confidence),
+        *[r for r in prediction.ranking if r[0] != prediction.intent],
+    ]
     for name, score in ranking:
         if score < threshold:
             break
@@ -255,7 +258,8 @@ def _prompt_text(step: _Step, slot: SlotSpec) -> str:
 def _response(step: _Step, *, spec: IntentSpec) -> tuple[str, list[dict[str, str]]] | None:
     """A response in the turn's language (any language if it has none), preferring one for an active context."""
     responses = [r for r in spec.responses if r.language == step.language] or spec.responses
-    choices = [r for r in responses if r.context and r.context in step.contexts] or [r for r in responses if not r.context]
+    choices = [r for r in responses if r.context and r.context in step.contexts]
+    choices = choices or [r for r in responses if not r.context]
     if not choices:
         return None
     chosen = random.choice(choices)

@@ -36,37 +36,74 @@ class Migration(migrations.Migration):
             ],
             state_operations=[
                 migrations.AlterField(
-                    model_name='message',
-                    name='agent',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+                    model_name="message",
+                    name="agent",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='conversation',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='conversations.conversation'),
+                    model_name="message",
+                    name="conversation",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="conversations.conversation",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='review_example',
-                    field=models.ForeignKey(blank=True, db_index=False, help_text='The training example this message became.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='intents.trainingexample'),
+                    model_name="message",
+                    name="review_example",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        help_text="The training example this message became.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="intents.trainingexample",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='reviewed_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+                    model_name="message",
+                    name="reviewed_by",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
                 ),
             ],
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('agent__isnull', False)), fields=['agent'], name='message_agent_set'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("agent__isnull", False)), fields=["agent"], name="message_agent_set"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('review_example__isnull', False)), fields=['review_example'], name='message_review_example_set'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("review_example__isnull", False)),
+                fields=["review_example"],
+                name="message_review_example_set",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('reviewed_by__isnull', False)), fields=['reviewed_by'], name='message_reviewed_by_set'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("reviewed_by__isnull", False)),
+                fields=["reviewed_by"],
+                name="message_reviewed_by_set",
+            ),
         ),
     ]

@@ -1,8 +1,8 @@
 """The one answer path: classify queued user messages together, then store every answer with replies_store.
 
-Only the transport differs. With REDIS_URL set a message's answer is queued on the Redis stream (conversations.inference)
-and `manage.py answer_worker` calls messages_answer_batch on what it reads; without Redis (the embedded defaults) the
-message is answered in-process by the same function once its transaction has committed.
+Only the transport differs. With REDIS_URL set a message's answer is queued on the Redis stream
+(conversations.inference) and `manage.py answer_worker` calls messages_answer_batch on what it reads; without Redis
+(the embedded defaults) the message is answered in-process by the same function once its transaction has committed.
 """
 
 import logging

@@ -38,9 +38,9 @@ def turn_stateless(
     """One user turn through the same dialogue step as a stored conversation; the new state comes back signed.
 
     `state` is None for a first turn; `language` (first turn only) is where the conversation starts, as `?lang=`
-    does for a chat socket. Raises MessageRejected for bad text, a language the bot does not speak, and a state that is tampered with
-    (`state_invalid`), expired (`state_expired`) or another bot's (`state_other_bot`); NoModelError without a
-    production model.
+    does for a chat socket. Raises MessageRejected for bad text, a language the bot does not speak, and a state
+    that is tampered with (`state_invalid`), expired (`state_expired`) or another bot's (`state_other_bot`);
+    NoModelError without a production model.
     """
     text = text_validate(text=text)
     if language is not None and language not in bot.languages:

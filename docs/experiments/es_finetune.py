@@ -1,5 +1,6 @@
 # ruff: noqa: UP031  (a throwaway experiment script)
-# Fine-tunes all-MiniLM-L6-v2 (mean pooling + linear head) on the Spanish multilingual-TOD train split, on CPU; picks the epoch and the TF-IDF+LR combination on validation only, and reports test for the record.
+# Fine-tunes all-MiniLM-L6-v2 (mean pooling + linear head) on the Spanish multilingual-TOD train split, on CPU;
+# picks the epoch and the TF-IDF+LR combination on validation only, and reports test for the record.
 """Usage: PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python docs/experiments/es_finetune.py [--train-layers N] [--epochs E]
         [--lr LR] [--class-power P] [--seed S] [--save-emb PATH]
 

@@ -80,4 +80,6 @@ for pre in sys.argv[1:] or ["stem", "lemma", "stem+d", "lemma+d"]:
         for name, f in [("svm-tfidf C=1", lambda: svm(Xt, 1.0)), ("nbsvm C=0.1", lambda: nbsvm(X, 0.1)),
                         ("nbsvm C=1", lambda: nbsvm(X, 1.0))]:
             t0 = time.time(); v, ve, te, tee = f()
-            print(f"| {pre} char={char} {name} | {v:.2f} ({ve}) | {te:.2f} ({tee}) | {time.time()-t0:.0f} |", flush=True)
+            print(
+                f"| {pre} char={char} {name} | {v:.2f} ({ve}) | {te:.2f} ({tee}) | {time.time() - t0:.0f} |", flush=True
+            )

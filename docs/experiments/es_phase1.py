@@ -1,5 +1,6 @@
 # ruff: noqa: B008, E731, E741  (a throwaway experiment script)
-# Cheap variants of the linear-head classifier on Spanish multilingual-TOD (class re-weighting, stemming, digit folding, train-slot augmentation, small ensembles), scored on validation, test for the record.
+# Cheap variants of the linear-head classifier on Spanish multilingual-TOD (class re-weighting, stemming, digit
+# folding, train-slot augmentation, small ensembles), scored on validation, test for the record.
 """Usage: PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python docs/experiments/es_phase1.py [--emb PATH] [only ...]
 
 Needs snowballstemmer (an experiment-only extra: .venv/bin/pip install snowballstemmer==2.2.0).
@@ -287,7 +288,8 @@ for tag, path in (("full", "/tmp/es_ft_full.npz"), ("top2", "/tmp/es_ft_top2.npz
         for lex in (("svc", 1.0, 0.5), ("lr", 30.0, 0.5)):
             t0 = time.time()
             r = fusion(path, lex)
-            line = f"| r5 fusion {lex[0]} C={lex[1]} stem p=0.5 + LR(ft-{tag} emb) | {r[0]:.2f} ({r[1]}) | {r[2]:.2f} ({r[3]}) | {time.time() - t0:.0f} |"
+            line = (f"| r5 fusion {lex[0]} C={lex[1]} stem p=0.5 + LR(ft-{tag} emb) | {r[0]:.2f} ({r[1]}) "
+                    f"| {r[2]:.2f} ({r[3]}) | {time.time() - t0:.0f} |")
             print(line, flush=True)
             open("/tmp/es_results.md", "a").write(line + "\n")
 

@@ -65,7 +65,10 @@ for stemmed in (False, True):
     Xw, Xc = blocks(stemmed)
     for mw in (0.0, 1.0):
         for lw in (0.0, 1.0, 2.0):
-            X = {k: sp.hstack([sp.csr_matrix(M[k] * mw), sp.csr_matrix(L[k] * lw), Xw[k], Xc[k]], format="csr") for k in T}
+            X = {
+                k: sp.hstack([sp.csr_matrix(M[k] * mw), sp.csr_matrix(L[k] * lw), Xw[k], Xc[k]], format="csr")
+                for k in T
+            }
             tag = f"{'stem+d' if stemmed else 'plain'} minilm x{mw} wordllama x{lw}"
             ev(f"{tag} LR C=30", X, LogisticRegression(C=30, max_iter=1000))
             for p in (0.0, 0.5):

@@ -53,7 +53,9 @@ def fit_and_score(settings, seed, texts, intents, dense, evaluations):
     head = LinearHead.fit(train, intents, c=settings["c"], seed=seed, kind=settings["head"])
     scores = []
     for eval_texts, eval_intents, eval_dense, eval_tokens in evaluations:
-        predicted = np.asarray(head.classes)[head.predict_proba(features(eval_texts, eval_dense, eval_tokens)).argmax(1)]
+        predicted = np.asarray(head.classes)[
+            head.predict_proba(features(eval_texts, eval_dense, eval_tokens)).argmax(1)
+        ]
         scores.append(100 * float(np.mean(predicted == np.asarray(eval_intents))))
     return scores
 

@@ -121,7 +121,10 @@ rejected_by_class = {p: pred[p] == OOS for p in P}
 def report(s):
     s = {p: np.where(rejected_by_class[p], -np.inf, s[p]) for p in ("va", "te", "ova", "ote")}
     t = threshold_on_validation(val_correct, s["va"], s["ova"])
-    return {"val_paper_accuracy": round(100 * paper(s, t), 2), **out_of_scope_report(test_correct, s["te"], s["ote"], t)}
+    return {
+        "val_paper_accuracy": round(100 * paper(s, t), 2),
+        **out_of_scope_report(test_correct, s["te"], s["ote"], t),
+    }
 
 
 rows = {name: report(s) for name, s in S.items()}
@@ -146,8 +149,9 @@ def fitted(names, negatives):
 
 names = [n for n in S if not n.startswith("-oos")]
 for combo in [("pmax", "knn10/6"), ("pmax", "maxlogit", "knn10/6", "-oos1/6"), ("pmax", "knn10/6", "-oos1/6"),
-              ("pmax", "knn10/6", "relmaha/6"), ("pmax", "knn10/6", "knn10/wordllama"), ("pmax", "knn10/6", "knn10/char"),
-              ("pmax", "knn10/6", "knn10/wordllama", "-oos1/6"), ("pmax", "maxlogit", "knn10/6", "knn10/wordllama", "-oos1/6"),
+              ("pmax", "knn10/6", "relmaha/6"), ("pmax", "knn10/6", "knn10/wordllama"),
+              ("pmax", "knn10/6", "knn10/char"), ("pmax", "knn10/6", "knn10/wordllama", "-oos1/6"),
+              ("pmax", "maxlogit", "knn10/6", "knn10/wordllama", "-oos1/6"),
               ("pmax", "knn10/6", "knn10/wordllama", "knn10/char", "-oos1/6"),
               ("pmax", "knn10/6", "knn10/wordllama", "relmaha/6", "-oos1/6"),
               ("pmax", "maxlogit", "knn10/6", "knn10/wordllama", "knn10/char", "relmaha/6", "-oos1/6")]:  # fmt: skip

@@ -71,7 +71,15 @@ class EntityAdmin(admin.ModelAdmin):
 
 @admin.register(Bot)
 class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
-    list_display = ("slug", "name", "languages", "confidence_threshold", "retrain_nightly", "created_at", "operator_pages")
+    list_display = (
+        "slug",
+        "name",
+        "languages",
+        "confidence_threshold",
+        "retrain_nightly",
+        "created_at",
+        "operator_pages",
+    )
     search_fields = ("slug", "name")
     list_filter = ("retrain_nightly",)
     exclude = ("action_secret",)
@@ -83,14 +91,12 @@ class BotAdmin(BotInterchangeAdminMixin, admin.ModelAdmin):
         """Masked, like an API key: the secret is shown in full only once, when it is made (docs/actions.md)."""
         if obj.pk is None:
             return "Made when the bot is saved, and shown once on the next page."
-        if not obj.action_secret:
-            return "Not set: action calls are signed with an empty key. Use the “Rotate the action secret” action."
         return f"Set, ending in …{obj.action_secret[-4:]}. Shown once when made; rotate it to get a new one."
 
     def save_model(self, request: HttpRequest, obj: Bot, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            request._action_secrets_made = [(obj, bot_action_secret_rotate(bot=obj))]  # this request only
+            request._action_secrets_made = [(obj, obj.action_secret)]  # made by the field's default; this request only
 
     def response_add(self, request: HttpRequest, obj: Bot, post_url_continue: str | None = None) -> HttpResponse:
         return self._action_secrets_page(request, request._action_secrets_made, "Bot created")
@@ -209,7 +215,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         per_language = ", ".join(f"{k}: {v:.1f} %" for k, v in evaluation.get("per_language", {}).items())
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((name, s["precision"], s["recall"], s["f1"], s["support"]) for name, s in evaluation["per_intent"].items()),
+            ((name, s["precision"], s["recall"], s["f1"], s["support"])
+             for name, s in evaluation["per_intent"].items()),
         )  # fmt: skip
         plot = reverse("admin:intents_modelversion_plot", args=[obj.pk, EVALUATION_PLOT])
         return format_html(

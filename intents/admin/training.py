@@ -69,7 +69,8 @@ class TrainingJobAdmin(admin.ModelAdmin):
         return JsonResponse({
             "id": job.pk, "status": job.status, "status_display": job.get_status_display(), "stage": job.stage,
             "progress": job.progress, "finished": job.status in FINISHED, "error": job.error,
-            "version": str(job.version or ""), "decision": job.decision, "decision_summary": training_decision_text(job),
+            "version": str(job.version or ""), "decision": job.decision,
+            "decision_summary": training_decision_text(job),
         })  # fmt: skip
 
     @admin.display(description="progress")

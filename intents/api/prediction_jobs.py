@@ -80,7 +80,13 @@ class PredictionJobSerializer(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(path)
 
 
-_ERROR_CODES = {400: "invalid_input", 409: "no_model", 413: "too_large", 415: "unsupported_media_type", 503: "unavailable"}
+_ERROR_CODES = {
+    400: "invalid_input",
+    409: "no_model",
+    413: "too_large",
+    415: "unsupported_media_type",
+    503: "unavailable",
+}
 
 
 def _error(detail: str, code: int, errors: list[dict] | None = None) -> Response:
@@ -100,9 +106,11 @@ class PredictionJobListView(APIView):
         "with `text` and `id` columns. Up to CHARLA_BATCH_MAX_ITEMS (100,000) texts. Validated first: on any "
         "error nothing is stored.",
         request={"application/json": OpenApiTypes.ANY, "text/csv": OpenApiTypes.STR,
-                 "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+                 "multipart/form-data": {"type": "object",
+                                         "properties": {"file": {"type": "string", "format": "binary"}}}},
         responses={202: PredictionJobSerializer, 400: OpenApiResponse(description="Invalid input; nothing stored."),
-                   404: OpenApiResponse(description="No such bot."), 409: OpenApiResponse(description="No production model."),
+                   404: OpenApiResponse(description="No such bot."),
+                   409: OpenApiResponse(description="No production model."),
                    413: OpenApiResponse(description="Over the item or byte limit.")},
     )  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
@@ -166,7 +174,8 @@ class PredictionJobResultsView(APIView):
         summary="Stream a batch job's results in item order",
         description="One row per item: index, id, text, intent, confidence, out_of_scope, language, "
         "model_version (result fields null while the item is not classified yet). JSON array by default; "
-        "`?format=jsonl` or `Accept: application/x-ndjson` for JSON lines; `?format=csv` or `Accept: text/csv` for CSV.",
+        "`?format=jsonl` or `Accept: application/x-ndjson` for JSON lines; "
+        "`?format=csv` or `Accept: text/csv` for CSV.",
         parameters=[OpenApiParameter("format", str, enum=["json", "jsonl", "csv"])],
         responses={(200, "application/json"): OpenApiTypes.ANY, (200, "text/csv"): OpenApiTypes.STR},
     )  # fmt: skip

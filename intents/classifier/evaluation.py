@@ -177,7 +177,9 @@ def _out_of_scope(classifier: IntentClassifier, dataset: Dataset, predictions: l
         """The rule's figures on test; its threshold chosen on validation unless given."""
         if threshold is None:
             threshold = threshold_on_validation(val_correct, _acceptance(val, weights), _acceptance(oos_val, weights))
-        figures = out_of_scope_report(correct, _acceptance(predictions, weights), _acceptance(oos_test, weights), threshold)
+        figures = out_of_scope_report(
+            correct, _acceptance(predictions, weights), _acceptance(oos_test, weights), threshold
+        )
         return {"weights": [round(w, 4) for w in weights], **figures}
 
     chosen = rule(weights)
@@ -194,7 +196,10 @@ def _out_of_scope(classifier: IntentClassifier, dataset: Dataset, predictions: l
 def _acceptance(predictions: list[Prediction], weights: tuple[float, ...]) -> np.ndarray:
     """Rejection score of each prediction: -inf where the out-of-scope intent won."""
     return np.array(
-        [-np.inf if p.intent == OUT_OF_SCOPE_INTENT else float(rejection_score(p.evidence, weights)) for p in predictions]
+        [
+            -np.inf if p.intent == OUT_OF_SCOPE_INTENT else float(rejection_score(p.evidence, weights))
+            for p in predictions
+        ]
     )
 
 
@@ -236,7 +241,9 @@ def cross_validation_report(
     result = {"method": f"{folds}-fold cross-validation", **classification_report(intents, list(predicted))}
     language_of = np.asarray(languages)
     result["per_language"] = {
-        language: classification_report(list(y[language_of == language]), list(predicted[language_of == language]))["accuracy"]
+        language: classification_report(
+            list(y[language_of == language]), list(predicted[language_of == language])
+        )["accuracy"]
         for language in sorted(set(languages))
     }  # fmt: skip
     if plot_path:

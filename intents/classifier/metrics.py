@@ -62,12 +62,15 @@ def out_of_scope_curve(
     """
     scores = np.concatenate([in_scope_score, oos_score])
     finite = scores[np.isfinite(scores)]
-    grid = np.unique(np.concatenate([np.quantile(finite, np.linspace(0, 1, points)), [threshold]])) if len(finite) else []
+    grid = (
+        np.unique(np.concatenate([np.quantile(finite, np.linspace(0, 1, points)), [threshold]])) if len(finite) else []
+    )
     curve = [_at_threshold(in_scope_correct, in_scope_score, oos_score, float(t)) for t in grid]
     return {
         **_at_threshold(in_scope_correct, in_scope_score, oos_score, threshold),
         "n_in_scope": int(len(in_scope_score)), "n_out_of_scope": int(len(oos_score)),
-        "curve": {key: [row[key] for row in curve] for key in ("threshold", "precision", "recall", "in_scope_accuracy")},
+        "curve": {key: [row[key] for row in curve]
+                  for key in ("threshold", "precision", "recall", "in_scope_accuracy")},
     }  # fmt: skip
 
 

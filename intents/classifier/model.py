@@ -230,7 +230,9 @@ class IntentClassifier:
             metadata["encoder_tuning"] = asdict(encoder_tuning)
         report("done", 1.0)
         # Stored as float16 (half the artifact); the model in memory uses the same values as a loaded one.
-        memory, oos_memory = (sentence[mask].astype(np.float16).astype(np.float32) for mask in (remembered, ~remembered))
+        memory, oos_memory = (
+            sentence[mask].astype(np.float16).astype(np.float32) for mask in (remembered, ~remembered)
+        )
         classifier = cls(
             encoder=encoder, word=word, char=char, head=head, language=language, metadata=metadata, memory=memory,
             oos_memory=oos_memory,
@@ -247,7 +249,9 @@ class IntentClassifier:
         embeddings = self._encoder.encode(texts, layers=self.config.layers)
         word = tfidf_transform(self._word, self.config.word_texts(texts))
         char = tfidf_transform(self._char, texts)
-        features = combine(embeddings, word, char, self.config.weights, self.config.token_block(texts, self._tokens_root))
+        features = combine(
+            embeddings, word, char, self.config.weights, self.config.token_block(texts, self._tokens_root)
+        )
         logits = self._head.logits(features)
         proba = softmax(logits)
         similarity, rows = [None] * len(texts), [None] * len(texts)

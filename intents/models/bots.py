@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -18,6 +19,11 @@ def texts_by_language_validator(value: object) -> None:
         raise ValidationError('Expected non-empty texts by language: {"en": ["…"], "es": ["…"]}.')
 
 
+def action_secret_new() -> str:
+    """A random action secret: a bot is never without one, so no action call is signed with an empty key."""
+    return secrets.token_urlsafe(32)
+
+
 class Language(models.TextChoices):
     ENGLISH = "en", "English"
     SPANISH = "es", "Español"
@@ -26,7 +32,9 @@ class Language(models.TextChoices):
 class Bot(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
-    languages = models.JSONField(default=list, help_text='Language codes the bot speaks, first is the default: ["en", "es"].')
+    languages = models.JSONField(
+        default=list, help_text='Language codes the bot speaks, first is the default: ["en", "es"].'
+    )
     allowed_origins = models.JSONField(
         default=list, blank=True, help_text='Origins allowed to embed the bot, e.g. ["https://shop.example.com"].'
     )
@@ -44,7 +52,7 @@ class Bot(models.Model):
         "action name is appended. Blank: no action is called and intents answer with their responses.",
     )
     action_secret = models.CharField(
-        max_length=200, blank=True,
+        max_length=200, default=action_secret_new,
         help_text="Shared secret: each action call is signed with HMAC-SHA256 under it (docs/actions.md).",
     )
     action_timeout = models.FloatField(
@@ -83,6 +91,7 @@ class Bot(models.Model):
             models.CheckConstraint(
                 condition=Q(action_timeout__gte=0.1) & Q(action_timeout__lte=30), name="bot_action_timeout_in_range"
             ),
+            models.CheckConstraint(condition=~Q(action_secret=""), name="bot_action_secret_not_empty"),
         ]
 
     def __str__(self) -> str:

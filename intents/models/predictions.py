@@ -50,7 +50,9 @@ class PredictionJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(done_items__lte=models.F("total_items")), name="prediction_job_done_le_total"),
+            models.CheckConstraint(
+                condition=Q(done_items__lte=models.F("total_items")), name="prediction_job_done_le_total"
+            ),
         ]
 
     def __str__(self) -> str:

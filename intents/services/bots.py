@@ -1,18 +1,19 @@
 """Writes for bots and their intents: loading a definition, rotating the action secret."""
 
-import secrets
 import uuid
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
 from django.db import transaction
 
 from ..dialogue import bot_dialogue_load
 from ..models import Bot, Intent, Response, TrainingExample
-from ..models.bots import ACTION_NAME, texts_by_language_validator
+from ..models.bots import ACTION_NAME, action_secret_new, texts_by_language_validator
 
 # The definition's "actions" keys and the Bot fields they set; a key left out keeps the bot's current value,
 # so a definition can name the actions while each deployment sets its own URL and secret (docs/actions.md).
+# A new bot whose definition has no secret gets a random one (Bot.action_secret's default).
 ACTION_SETTINGS = {"url": "action_url", "secret": "action_secret", "timeout": "action_timeout",
                    "failure": "action_failure_responses"}  # fmt: skip
 
@@ -47,6 +48,8 @@ def bot_load_definition(*, definition: dict[str, Any]) -> Bot:
 def _action_settings(actions: dict[str, Any]) -> dict[str, Any]:
     if actions.get("url"):
         URLValidator(schemes=["http", "https"])(actions["url"])
+    if "secret" in actions and not actions["secret"]:
+        raise ValidationError("actions.secret must not be empty: leave it out to keep the bot's own secret.")
     texts_by_language_validator(actions.get("failure", {}))
     return {field: actions[key] for key, field in ACTION_SETTINGS.items() if key in actions}
 
@@ -54,7 +57,7 @@ def _action_settings(actions: dict[str, Any]) -> dict[str, Any]:
 def bot_action_secret_rotate(*, bot: Bot) -> str:
     """Give `bot` a new random action secret and return it, for the admin to show once (docs/actions.md).
     The next action call is signed with it, so the backend must be given it at the same time."""
-    bot.action_secret = secrets.token_urlsafe(32)
+    bot.action_secret = action_secret_new()
     Bot.objects.filter(pk=bot.pk).update(action_secret=bot.action_secret)
     return bot.action_secret
 

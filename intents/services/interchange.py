@@ -10,6 +10,13 @@ from ..selectors import bot_definition
 from .bots import bot_load_definition
 
 
+# Shown, not the secret itself: a command's output may end up in logs, and the admin shows a secret once.
+SECRET_MADE = (
+    "The new bot's actions are signed with a random action secret that nobody has seen yet: rotate it in the admin "
+    "(Bots → Rotate the action secret) to see it once, and give it to your backend."
+)
+
+
 @dataclass
 class BotImport:
     bot: Bot
@@ -24,7 +31,8 @@ def bot_import(*, slug: str, fmt: str, files: Files, language: str | None = None
 
     The files are the truth for the intents they name, in the languages they hold (intents.interchange.merge);
     other intents and languages stay. A new bot takes its name, languages, threshold and action timeout from the
-    files; an existing one keeps its settings. Raises ImportFormatError (naming the file and line) before any write.
+    files, and a random action secret (files never hold one); an existing one keeps its settings. Raises
+    ImportFormatError (naming the file and line) before any write.
     """
     notes: list[str] = []
     imported = definition_from_files(fmt, files, language=language, notes=notes)
@@ -36,6 +44,8 @@ def bot_import(*, slug: str, fmt: str, files: Files, language: str | None = None
             current = bot_definition(bot=bot)
             imported = _without_settings(imported)
         bot_load_definition(definition=definition_merge(current, imported))
+    if bot is None and any(intent.get("action") for intent in imported["intents"]):
+        notes.append(SECRET_MADE)
     examples = sum(len(texts) for intent in imported["intents"] for texts in intent.get("examples", {}).values())
     return BotImport(Bot.objects.get(slug=slug), bot is None, len(imported["intents"]), examples, notes)
 

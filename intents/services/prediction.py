@@ -104,7 +104,9 @@ def models_loaded() -> dict[int, int]:
         return {bot_id: version.pk for bot_id, (version, _, _) in _loaded.items()}
 
 
-def _classify(version: ModelVersion, classifier: IntentClassifier, texts: list[str], top_k: int = 5) -> list[Prediction]:
+def _classify(
+    version: ModelVersion, classifier: IntentClassifier, texts: list[str], top_k: int = 5
+) -> list[Prediction]:
     """The model's predictions; whatever it raises becomes ClassifierError, so callers can tell a text the model
     fails on from a database or broker outage, which must not be answered as "not understood"."""
     poison = settings.CHARLA_FAULT_POISON_TEXT  # fault tests only: the model raises on texts containing it

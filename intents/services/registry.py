@@ -129,7 +129,9 @@ def _register(
             bot=bot, version=number, encoder=encoder_name() + (", fine-tuned" if classifier.encoder_tuned else ""),
             data_fingerprint=training_data_fingerprint(data=data, encoder=_fingerprint_encoder(bot)),
             example_digests=training_example_digests(data=data),
-            hyperparameters={k: metadata[k] for k in ("seed", "threshold", "rejection_weights", "head_config") if k in metadata},
+            hyperparameters={
+                k: metadata[k] for k in ("seed", "threshold", "rejection_weights", "head_config") if k in metadata
+            },
             metrics={k: metadata[k] for k in ("train_seconds", "n_examples", "calibration") if k in metadata},
             artifact_path=artifact, evaluation=evaluation, evaluated_at=timezone.now(), trained_by_id=user_id,
         )  # fmt: skip
@@ -207,7 +209,8 @@ def model_is_current(*, bot: Bot, version: ModelVersion | None) -> bool:
 
 @transaction.atomic
 def model_version_rollback(*, bot: Bot, to_version: int | None = None) -> ModelVersion:
-    """Serve an earlier version again: `to_version`, or the newest one older than production. Runs in the bot's row lock."""
+    """Serve an earlier version again: `to_version`, or the newest one older than production. Runs in the bot's row
+    lock."""
     Bot.objects.select_for_update().get(pk=bot.pk)
     current = production_version_for_bot(bot_id=bot.pk)
     earlier = ModelVersion.objects.filter(bot=bot).exclude(stage=ModelVersion.Stage.PRODUCTION)

@@ -30,7 +30,9 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_IMG = ROOT / "docs" / "img"
 WAIT = 60_000
 # A hostile host page: its styles must not reach into the widget.
-HOSTILE_CSS = "<style>* { color: red !important; font-family: serif !important; } p { display: none !important; }</style>"
+HOSTILE_CSS = (
+    "<style>* { color: red !important; font-family: serif !important; } p { display: none !important; }</style>"
+)
 
 
 class Charla:
@@ -67,7 +69,8 @@ class Site:
                 <iframe src="{charla.base}/embed/demo/?lang=en" title="Chat" width="420" height="560"></iframe>
                 </body></html>""",
             "/iframe-admin": f"""<!doctype html><html><head><title>Blog</title></head><body>
-                <iframe src="{charla.base}/admin/login/" title="Admin" width="420" height="560"></iframe></body></html>""",
+                <iframe src="{charla.base}/admin/login/" title="Admin" width="420" height="560"></iframe>
+                </body></html>""",
         }
 
         class Handler(BaseHTTPRequestHandler):
@@ -221,7 +224,9 @@ def test_the_widget_streams_the_answer_keeps_history_and_counts_unread(bot, work
     conversation_id = Message.objects.get(text="thank you").conversation_id
     staff = get_user_model().objects.create_user("ana", is_staff=True)
     handoff_take(conversation_id=conversation_id, agent_id=staff.pk)
-    agent_message_send(conversation_id=conversation_id, agent_id=staff.pk, text="Ana here, anything else?", client_id="a1")
+    agent_message_send(
+        conversation_id=conversation_id, agent_id=staff.pk, text="Ana here, anything else?", client_id="a1"
+    )
     expect(page.locator("#chat-launcher .badge")).to_have_text("1", timeout=WAIT)
     expect(page.locator("#chat-launcher")).to_have_attribute("aria-label", "Open chat (1 unread)")
     shot(page, "widget-unread.png")

@@ -63,3 +63,27 @@ def test_a_stateless_turn_calls_the_action_and_finishes_with_its_answer(hours_ac
     payload = json.loads(call["body"])
     assert (payload["conversation_id"], payload["message_id"], payload["text"]) == (None, None, "when do you open?")
     assert len(call["headers"]["Idempotency-Key"]) == 32
+
+
+def test_a_bot_loaded_without_a_secret_signs_its_calls_with_a_random_one_that_verifies(demo_definition, backend):
+    """A definition with no `actions.secret` (the demo bot's file has none) gives a new bot a random secret and
+    keeps it when loaded again; the call the real backend receives is signed with it, not with an empty key."""
+    from intents.action_signing import action_signature, action_signature_verify
+    from intents.services import bot_load_definition
+
+    bot = bot_load_definition(definition=demo_definition)
+    made = bot.action_secret
+    assert len(made) >= 40
+    bot = bot_load_definition(definition={**demo_definition, "actions": {"url": backend}})
+    assert bot.action_secret == made
+    intent = bot.intents.get(name="opening_hours")
+    intent.action = "hours/ok"
+    intent.save()
+    Backend.calls.clear()
+    guess = Prediction(intent="opening_hours", confidence=0.9, language="en", ranking=[("opening_hours", 0.9)],
+                       out_of_scope=False)  # fmt: skip
+    dialogue_step_acting(bot=bot, state={}, language="en", prediction=guess, text="when do you open?")
+    [call] = Backend.calls
+    signature, timestamp = call["headers"]["X-Charla-Signature"], call["headers"]["X-Charla-Timestamp"]
+    action_signature_verify(secret=made, signature=signature, timestamp=timestamp, body=call["body"])
+    assert signature != action_signature(secret="", timestamp=int(timestamp), body=call["body"])

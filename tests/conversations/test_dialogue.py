@@ -38,7 +38,8 @@ def _texts(bot, intent, language, context=""):
 
 
 def test_an_english_booking_form_is_filled_over_turns_with_a_correction(trained_demo_bot):
-    """The form asks for each missing slot in turn; a value for an earlier slot corrects it; the answer fills them in."""
+    """The form asks for each missing slot in turn; a value for an earlier slot corrects it; the answer fills them
+    in."""
     chat = Chat(trained_demo_bot, "en")
     assert chat.say("I want to book a table").text == "For how many people?"
     assert chat.say("4").text == "What day and time?"
@@ -159,7 +160,9 @@ def test_regex_and_lookup_entities_with_synonyms_fill_slots_and_values_are_escap
     Response.objects.create(intent=order, language="es", text="Pedido {code}: menú {diet}.")
     prediction = Prediction(intent="special_order", confidence=0.9, language="es",
                             ranking=[("special_order", 0.9)], out_of_scope=False)
-    asked = dialogue_step(bot=demo_bot, state={}, language="es", prediction=prediction, text="pedido #<b>[x](https://e.vil)")
+    asked = dialogue_step(
+        bot=demo_bot, state={}, language="es", prediction=prediction, text="pedido #<b>[x](https://e.vil)"
+    )
     assert asked.text == "¿Qué dieta?"
     done = dialogue_step(bot=demo_bot, state=asked.state, language="es", prediction=prediction, text="Vegetariano")
     assert done.text == r"Pedido #<b>\[x\]\(https://e.vil\): menú vegetarian."
@@ -174,5 +177,7 @@ def test_an_edited_response_is_answered_from_the_next_turn(trained_demo_bot):
         response.save()
     assert chat.say("hello").text == "Welcome back to the new greeting."
     Response.objects.filter(intent__bot=trained_demo_bot, intent__name="greet", language="en").delete()
-    Response.objects.create(intent=Intent.objects.get(bot=trained_demo_bot, name="greet"), language="en", text="Hi again.")
+    Response.objects.create(
+        intent=Intent.objects.get(bot=trained_demo_bot, name="greet"), language="en", text="Hi again."
+    )
     assert chat.say("hello").text == "Hi again."

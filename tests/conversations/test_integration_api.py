@@ -113,21 +113,26 @@ def test_a_stateless_turn_says_no_person_can_join(trained_demo_bot, api):
 
 
 ERRORS = [
-        ("post", "/api/bots/demo/parse", "{not json", "application/json", 400, "parse_error"),
-        ("post", "/api/bots/demo/parse", "text=hi", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
-        ("post", "/api/bots/demo/parse", "{}", "application/json", 400, "invalid"),
-        ("post", "/api/bots/demo/parse", '{"text": "   "}', "application/json", 400, "empty_text"),
-        ("post", "/api/bots/demo/parse", '{"text": "%s"}' % ("a" * 2001), "application/json", 400, "text_too_long"),
-        ("post", "/api/bots/demo/parse", '{"text": "hi", "lang": "fr"}', "application/json", 400,
-         "unsupported_language"),
-        ("post", "/api/bots/nope/parse", '{"text": "hi"}', "application/json", 404, "unknown_bot"),
-        ("get", "/api/bots/demo/turn", None, None, 405, "method_not_allowed"),
-        ("post", "/webhooks/rest/webhook", '{"sender": "a"}', "application/json", 400, "invalid"),
-        ("post", "/webhooks/rest/webhook", '{"sender": "a", "message": ""}', "application/json", 400, "empty_text"),
-        ("post", "/webhooks/rest/webhook", '{"sender": "a", "message": "%s"}' % ("a" * 2001), "application/json", 400,
-         "text_too_long"),
-        ("post", "/api/bots/demo/turn", '{"text": "hi", "lang": "fr"}', "application/json", 400, "unsupported_language"),
-        ("get", "/api/nothing-here/", None, None, 404, "not_found"),
+    ("post", "/api/bots/demo/parse", "{not json", "application/json", 400, "parse_error"),
+    ("post", "/api/bots/demo/parse", "text=hi", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+    ("post", "/api/bots/demo/parse", "{}", "application/json", 400, "invalid"),
+    ("post", "/api/bots/demo/parse", '{"text": "   "}', "application/json", 400, "empty_text"),
+    ("post", "/api/bots/demo/parse", '{"text": "%s"}' % ("a" * 2001), "application/json", 400, "text_too_long"),
+    ("post", "/api/bots/demo/parse", '{"text": "hi", "lang": "fr"}', "application/json", 400, "unsupported_language"),
+    ("post", "/api/bots/nope/parse", '{"text": "hi"}', "application/json", 404, "unknown_bot"),
+    ("get", "/api/bots/demo/turn", None, None, 405, "method_not_allowed"),
+    ("post", "/webhooks/rest/webhook", '{"sender": "a"}', "application/json", 400, "invalid"),
+    ("post", "/webhooks/rest/webhook", '{"sender": "a", "message": ""}', "application/json", 400, "empty_text"),
+    (
+        "post",
+        "/webhooks/rest/webhook",
+        '{"sender": "a", "message": "%s"}' % ("a" * 2001),
+        "application/json",
+        400,
+        "text_too_long",
+    ),
+    ("post", "/api/bots/demo/turn", '{"text": "hi", "lang": "fr"}', "application/json", 400, "unsupported_language"),
+    ("get", "/api/nothing-here/", None, None, 404, "not_found"),
 ]  # (method, url, body, content type, status, code)
 
 

@@ -38,7 +38,9 @@ async def _frames_until_message(communicator) -> list[dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_client_that_asks_for_streaming_gets_the_answer_streamed_then_whole(trained_demo_bot, answers_in_process):
+async def test_a_client_that_asks_for_streaming_gets_the_answer_streamed_then_whole(
+    trained_demo_bot, answers_in_process
+):
     """With ?stream=1: ack, typing, stream.start, deltas, stream.end, then the same full message frame as always."""
     communicator = WebsocketCommunicator(application, "/ws/chat/demo/?lang=en&stream=1", headers=[ORIGIN])
     assert (await communicator.connect(timeout=10))[0]

@@ -58,7 +58,9 @@ async def _restart_under_load(cluster: Cluster, logs, tmp_path) -> tuple[list[Ta
         })  # fmt: skip
         processes.append(start_daphne(web_port, env, logs / "daphne-postgres-restart.log"))
         processes += await asyncio.to_thread(start_ready_answer_workers, "postgres-restart", 2, env, logs)
-        processes += await asyncio.to_thread(start_ready_sweep, "postgres-restart", env, logs, tmp_path / "beat-schedule")
+        processes += await asyncio.to_thread(
+            start_ready_sweep, "postgres-restart", env, logs, tmp_path / "beat-schedule"
+        )
         tabs = [await Tab(f"ws://127.0.0.1:{web_port}/ws/chat/demo/").open() for _ in range(3)]
         for tab in tabs:
             await tab.say("hello")

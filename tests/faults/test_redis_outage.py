@@ -45,7 +45,9 @@ async def test_messages_sent_while_redis_is_down_are_acknowledged_and_answered_o
     try:
         processes.append(start_daphne(web_port, env, fault_logs / "daphne-redis-outage.log"))
         processes += await asyncio.to_thread(start_ready_answer_workers, "redis-outage", 2, env, fault_logs)
-        processes += await asyncio.to_thread(start_ready_sweep, "redis-outage", env, fault_logs, tmp_path / "beat-schedule")
+        processes += await asyncio.to_thread(
+            start_ready_sweep, "redis-outage", env, fault_logs, tmp_path / "beat-schedule"
+        )
         tabs = [await Tab(f"ws://127.0.0.1:{web_port}/ws/chat/demo/").open() for _ in range(3)]
         await talk(tabs, 2, every=2)
         await until(lambda: all(tab.done() for tab in tabs), timeout=120)

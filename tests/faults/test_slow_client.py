@@ -2,9 +2,10 @@
 
 Daphne writes a socket's frames to the kernel and keeps what the kernel does not take in its own memory, with
 no limit (no backpressure reaches the consumer). The tab here gets a 4 KiB receive buffer, and the test reports
-where the unread bytes were (the client's and daphne's kernel queues). What bounds the pile: a socket only gets its conversation's messages, so the pile grows
-only with what the visitor itself sends; and daphne pings a socket that sent nothing for `--ping-interval`
-seconds and drops it (freeing its buffer) when no pong comes within `--ping-timeout` (docs/reliability.md).
+where the unread bytes were (the client's and daphne's kernel queues). What bounds the pile: a socket only gets
+its conversation's messages, so the pile grows only with what the visitor itself sends; and daphne pings a socket
+that sent nothing for `--ping-interval` seconds and drops it (freeing its buffer) when no pong comes within
+`--ping-timeout` (docs/reliability.md).
 """
 
 import asyncio

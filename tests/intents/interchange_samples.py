@@ -270,7 +270,8 @@ def dialogflow_agent_zip() -> bytes:
             affected=[{"name": "ordered", "lifespan": 3, "parameters": {}}],
             parameters=[
                 {"name": "topping", "required": True, "dataType": "@topping", "value": "$topping",
-                 "prompts": [{"lang": "es", "value": "¿De qué la quieres?"}, {"lang": "en", "value": "Which topping?"}]},
+                 "prompts": [{"lang": "es", "value": "¿De qué la quieres?"},
+                             {"lang": "en", "value": "Which topping?"}]},
                 {"name": "size", "required": False, "dataType": "@sys.number", "value": "$size", "prompts": []},
                 {"name": "where", "required": False, "dataType": "@sys.geo-city", "value": "$where", "prompts": []},
             ]),

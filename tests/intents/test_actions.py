@@ -9,6 +9,8 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from intents.action_signing import action_signature
 from intents.demo import demo_action_secret
@@ -86,6 +88,34 @@ def test_a_definition_sets_the_actions_it_names_and_keeps_the_rest(demo_definiti
     assert interchange_common.ACTION_NAME.pattern == ACTION_NAME
     with pytest.raises(ValidationError, match="non-empty texts"):
         bot_load_definition(definition={**demo_definition, "actions": {"failure": {"en": "not a list"}}})
+    with pytest.raises(ValidationError, match="secret must not be empty"):
+        bot_load_definition(definition={**demo_definition, "actions": {"secret": ""}})
+    assert Bot.objects.get(slug="demo").action_secret == demo_action_secret()
+
+
+def test_an_empty_action_secret_cannot_be_stored(demo_bot):
+    """The database refuses it too, whatever writes it."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Bot.objects.filter(pk=demo_bot.pk).update(action_secret="")
+    assert Bot.objects.create(slug="shop", name="Shop", languages=["en"]).action_secret
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_each_bot_without_a_secret_a_random_one_and_keeps_the_others():
+    """Bots stored with an empty secret before 0011 get distinct random ones; a bot's own secret stays."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("intents", "0010_bot_tune_encoder")])
+    try:
+        Old = executor.loader.project_state([("intents", "0010_bot_tune_encoder")]).apps.get_model("intents", "Bot")
+        for slug, secret in (("a", ""), ("b", ""), ("c", "kept-secret")):
+            Old.objects.create(slug=slug, name=slug, languages=["en"], action_secret=secret)
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    finally:
+        MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    secrets = dict(Bot.objects.values_list("slug", "action_secret"))
+    assert secrets["c"] == "kept-secret"
+    assert len(secrets["a"]) >= 40 and len(secrets["b"]) >= 40 and secrets["a"] != secrets["b"]
 
 
 def _secrets_shown(page) -> dict[str, str]:

@@ -76,12 +76,15 @@ def test_export_then_import_round_trips_the_demo_bot(demo_bot, fmt, native, tmp_
     assert all(text in files[file] for file, text in native)
     assert not any("127.0.0.1:9" in text or "s3cr3t" in text for text in files.values())
 
-    call_command("import_bot", str(tmp_path / name), "--bot", "copy", stdout=io.StringIO())
+    notes = io.StringIO()
+    call_command("import_bot", str(tmp_path / name), "--bot", "copy", stdout=io.StringIO(), stderr=notes)
 
     copy = Bot.objects.get(slug="copy")
     assert normalized(bot_definition(bot=copy)) == normalized(bot_definition(bot=demo_bot))
     assert Intent.objects.get(bot=copy, name="book_table").action == "book_table"
-    assert (copy.action_timeout, copy.action_url, copy.action_secret) == (2.5, "", "")
+    assert (copy.action_timeout, copy.action_url) == (2.5, "")
+    assert copy.action_secret and copy.action_secret != "s3cr3t"  # its own, random: calls are never signed unkeyed
+    assert "Rotate the action secret" in notes.getvalue() and copy.action_secret not in notes.getvalue()
     assert set(copy.action_failure_responses) == {"en", "es"}
     assert copy.action_failure_responses == demo_bot.action_failure_responses
 
@@ -239,7 +242,8 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
         ),
         (
             {
-                "data/nlu.yml": 'nlu:\n- intent: greet\n  examples: |\n    - hi\n- intent: "bad name!"\n  examples: "- x"\n'
+                "data/nlu.yml": 'nlu:\n- intent: greet\n  examples: |\n    - hi\n'
+                '- intent: "bad name!"\n  examples: "- x"\n'
             },
             "data/nlu.yml, line 5: intent 'bad name!' is not a valid name",
         ),
@@ -270,12 +274,17 @@ def test_importing_one_language_keeps_the_other(demo_bot, tmp_path):
             "(intent greet): context 'bad name' is not a valid name",
         ),
         (
-            {"agent.json": '{"language": "en"}',
-             "intents/a.json": '{"name": "a", "webhookUsed": true, "responses": [{"action": "../admin"}]}'},
+            {
+                "agent.json": '{"language": "en"}',
+                "intents/a.json": '{"name": "a", "webhookUsed": true, "responses": [{"action": "../admin"}]}',
+            },
             "intents/a.json: action '../admin' is not a relative path",
         ),
         (
-            {"data/nlu.yml": "nlu:\n- intent: greet\n  examples: |\n    - hi\n", "charla.yml": "actions: {timeout: 300}\n"},
+            {
+                "data/nlu.yml": "nlu:\n- intent: greet\n  examples: |\n    - hi\n",
+                "charla.yml": "actions: {timeout: 300}\n",
+            },
             "charla.yml: action timeout 300 is not a number of seconds from 0.1 to 30.0",
         ),
     ],
@@ -324,7 +333,10 @@ def test_reimporting_an_edited_export_applies_removals(demo_bot, tmp_path):
     files["intents/book_table.json"] = json.dumps(book)
     fallback = json.loads(files["intents/Default Fallback Intent.json"])
     settings = next(m for m in fallback["responses"][0]["messages"] if m["type"] == "4" and m["lang"] == "en")
-    settings["payload"]["charla"] = {"language": {"action_failure": ["Booking failed."]}, "agent": {"action_timeout": 9}}
+    settings["payload"]["charla"] = {
+        "language": {"action_failure": ["Booking failed."]},
+        "agent": {"action_timeout": 9},
+    }
     files["intents/Default Fallback Intent.json"] = json.dumps(fallback)
     helper = json.loads(files["intents/help.json"])
     helper["responses"][0]["messages"] = [m for m in helper["responses"][0]["messages"] if m["type"] != "4"]

@@ -28,7 +28,9 @@ def test_a_worker_killed_mid_chunk_leaves_its_chunk_to_another_worker_and_no_ite
     start = log.stat().st_size if log.exists() else 0
     dead = start_worker("batch-dead", {**env, "CHARLA_FAULT_BATCH_CHUNK_DELAY_MS": "600000"}, log, queues="batch")
     try:
-        job = prediction_job_create(bot=trained_demo_bot, texts=[BatchText(f"where is my order {n}?") for n in range(20)])
+        job = prediction_job_create(
+            bot=trained_demo_bot, texts=[BatchText(f"where is my order {n}?") for n in range(20)]
+        )
         line = wait_for_log(log, "fault injection: batch chunk of 8 delayed", start, timeout=120)
         assert f"pid {dead.pid}" in line  # solo pool: the worker process itself holds the chunk
         os.kill(dead.pid, signal.SIGKILL)

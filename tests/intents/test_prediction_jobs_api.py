@@ -41,7 +41,10 @@ def test_a_job_is_registered_with_its_items_in_order_and_answers_202(trained_dem
     assert response["Location"] == body["status_url"] == f"http://testserver{URL}/{body['id']}"
     assert (body["status"], body["total_items"], body["progress"], body["bot"]) == ("queued", 2, 0.0, "demo")
     items = PredictionItem.objects.filter(job_id=body["id"]).order_by("position")
-    assert [(i.position, i.text, i.external_id, i.written_at) for i in items] == [(0, "hola", "x1", None), (1, "bye", "", None)]
+    assert [(i.position, i.text, i.external_id, i.written_at) for i in items] == [
+        (0, "hola", "x1", None),
+        (1, "bye", "", None),
+    ]
     assert staff_api.get(body["status_url"]).json()["status"] == "queued"
 
 
@@ -56,7 +59,9 @@ def test_a_job_is_registered_with_its_items_in_order_and_answers_202(trained_dem
         (b"<xml/>", "application/xml", 415, "Unsupported media type"),
     ],
 )  # fmt: skip
-def test_bad_input_gets_a_json_error_and_stores_nothing(trained_demo_bot, staff_api, body, content_type, status, detail):
+def test_bad_input_gets_a_json_error_and_stores_nothing(
+    trained_demo_bot, staff_api, body, content_type, status, detail
+):
     """Malformed JSON, an empty list, bad rows, a CSV that is not UTF-8 or empty, an unknown media type."""
     response = staff_api.generic("POST", URL, body, content_type=content_type)
     assert response.status_code == status and detail in response.json()["message"]
@@ -116,7 +121,9 @@ def test_cancel_stops_claims_and_keeps_written_results(trained_demo_bot, staff_a
 
     job = staff_api.post(URL, ["hi", "bye"], format="json").json()
     cancelled = staff_api.post(f"{job['status_url']}/cancel")
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled" and cancelled.json()["finished_at"]
+    assert (
+        cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled" and cancelled.json()["finished_at"]
+    )
     assert prediction_job_work(job_id=job["id"]) is None
     assert not PredictionItem.objects.filter(job_id=job["id"]).exclude(claim="").exists()
     assert staff_api.post(f"{job['status_url']}/cancel").json()["finished_at"] == cancelled.json()["finished_at"]
@@ -177,7 +184,10 @@ def test_an_expired_claim_taken_over_cannot_write_and_nothing_is_written_twice(t
     written = list(PredictionItem.objects.filter(job=job, position__lt=2).values_list("intent", "written_at", "claims"))
     assert _write(job.pk, claim_a, items_a, _predictions("goodbye", 2)) == 0
     assert _write(job.pk, claim_b, items_b, _predictions("goodbye", 2)) == 0
-    assert list(PredictionItem.objects.filter(job=job, position__lt=2).values_list("intent", "written_at", "claims")) == written
+    assert (
+        list(PredictionItem.objects.filter(job=job, position__lt=2).values_list("intent", "written_at", "claims"))
+        == written
+    )
     assert [row[0] for row in written] == ["greet", "greet"] and [row[2] for row in written] == [2, 2]
     job.refresh_from_db()
     assert (job.done_items, job.status, job.finished_at) == (2, "running", None)
@@ -203,9 +213,15 @@ def test_the_sweep_requeues_only_jobs_that_stalled_with_claimable_items(trained_
     recent = prediction_job_create(bot=trained_demo_bot, texts=[BatchText("thanks")])
     PredictionJob.objects.filter(pk=recent.pk).update(progressed_at=timezone.now() + timedelta(minutes=5))
     try:
-        assert prediction_jobs_requeue_stalled(older_than=timedelta(seconds=0), now=timezone.now() + timedelta(seconds=1)) == 1
+        assert (
+            prediction_jobs_requeue_stalled(older_than=timedelta(seconds=0), now=timezone.now() + timedelta(seconds=1))
+            == 1
+        )
         PredictionItem.objects.filter(job=held).update(claimed_until=timezone.now() - timedelta(seconds=1))
-        assert prediction_jobs_requeue_stalled(older_than=timedelta(seconds=0), now=timezone.now() + timedelta(seconds=1)) == 2
+        assert (
+            prediction_jobs_requeue_stalled(older_than=timedelta(seconds=0), now=timezone.now() + timedelta(seconds=1))
+            == 2
+        )
         assert prediction_jobs_requeue_stalled(older_than=timedelta(hours=1)) == 0
     finally:
         redis.Redis.from_url(settings.REDIS_URL).delete("batch")  # no worker here: drop the queued tasks

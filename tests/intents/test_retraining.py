@@ -14,7 +14,8 @@ def version(bot: Bot, number: int, artifact, accuracy: float | None, stage=Model
         {"accuracy": accuracy, "method": "cross-validation"} if accuracy is not None else {"skipped": "too few"}
     )
     return ModelVersion.objects.create(
-        bot=bot, version=number, stage=stage, encoder="all-MiniLM-L6-v2", data_fingerprint=kwargs.get("fingerprint", "old"),
+        bot=bot, version=number, stage=stage, encoder="all-MiniLM-L6-v2",
+        data_fingerprint=kwargs.get("fingerprint", "old"),
         artifact_path=str(artifact), evaluation=evaluation, evaluated_at=bot.created_at,
     )  # fmt: skip
 

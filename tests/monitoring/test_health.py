@@ -10,7 +10,15 @@ import urllib.request
 import pytest
 
 from intents.models import ModelVersion
-from tests.live import answer_workers_holding, free_port, stack_env, start_answer_worker, start_daphne, stop, wait_for_port
+from tests.live import (
+    answer_workers_holding,
+    free_port,
+    stack_env,
+    start_answer_worker,
+    start_daphne,
+    stop,
+    wait_for_port,
+)
 
 
 def _redis_server(port: int, log) -> subprocess.Popen:

@@ -38,7 +38,9 @@ def test_clinc150_slice_reports_in_scope_accuracy_and_out_of_scope_recall(tmp_pa
     assert len(result["per_intent"]) == 150
     rules = result["oos_rule"]
     rule = rules["chosen_on_validation"]
-    assert len(rule["weights"]) == len(EVIDENCE) == len(rules["evidence"]) and rule["oos_recall"] == result["oos_recall"]
+    assert (
+        len(rule["weights"]) == len(EVIDENCE) == len(rules["evidence"]) and rule["oos_recall"] == result["oos_recall"]
+    )
     assert rules["probability_only"]["weights"] == [1.0, 0.0, 0.0, 0.0]
     assert rules["probability_only"]["in_scope_accuracy"] <= result["accuracy"]
     assert rules["calibrated_at_training"]["threshold"] == round(result["calibrated_threshold"], 4)
