@@ -3,7 +3,8 @@
 One counting rule serves the REST API (`ClientRateThrottle`, every DRF view's throttle by settings) and the chat
 sockets (`conversations.limits`): a window opens at a client's first request and lasts the rate's period; the
 requests in it beyond the limit are refused until it ends. The counter is one atomic increment, so a burst of
-concurrent requests lets exactly `limit` through.
+concurrent requests lets exactly `limit` through. In Redis a request is one round trip (a Lua script); in process
+memory (no REDIS_URL) it is the cache API's add and increment.
 """
 
 import hashlib
@@ -15,7 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.redis import RedisCache
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -25,6 +28,19 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 logger = logging.getLogger(__name__)
+
+# The window's counter, created with the window's expiry by the request that opens it: the window ends when its key
+# does. A key left without an expiry (none should be) gets one, so no counter outlives its window. Returns the count
+# and the milliseconds left. The script as bytes: its digest needs no client, and each call names its client.
+_WINDOW_HIT = Script(None, b"""
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+    left = tonumber(ARGV[1])
+    redis.call('PEXPIRE', KEYS[1], left)
+end
+return {count, left}
+""")
 
 
 @dataclass(frozen=True)
@@ -47,26 +63,39 @@ def rate_parse(value: str | None) -> Rate | None:
 def rate_hit(*, scope: str, ident: str, rate: Rate | None) -> int | None:
     """Count one request of `ident` under `scope`: None when allowed, else the whole seconds until it would be.
 
-    Blocking (a cache round trip or three): async callers run it in a thread (`conversations.limits`).
+    Blocking (a cache round trip): async callers run it in a thread (`conversations.limits`).
     """
     if rate is None:
         return None
-    cache, now = caches["ratelimit"], time.time()
-    base = f"rl:{scope}:{ident}"
+    cache, base = caches["ratelimit"], f"rl:{scope}:{ident}"
     try:
-        # The window's end is stored once (`add` is atomic) and names the counter, so a new window starts at zero.
-        ends = cache.get_or_set(f"{base}:ends", lambda: now + rate.period, timeout=rate.period)
-        counter = f"{base}:{ends:.3f}"
-        cache.add(counter, 0, timeout=rate.period + 1)
-        count = cache.incr(counter)
-    except ValueError:  # the window ended between the two calls: this request opens nothing and is let through
-        return None
+        count, left_s = (_redis_hit if isinstance(cache, RedisCache) else _memory_hit)(cache, base, rate)
     except (RedisError, OSError) as error:
         # Fail open: with Redis unreachable a limit cannot be counted, and refusing every message would turn a
         # Redis outage into a chat outage (messages are stored in PostgreSQL and answered once Redis is back).
         logger.warning("rate limit %s not counted, Redis unreachable: %s", scope, error)
         return None
-    return None if count <= rate.limit else max(1, math.ceil(ends - now))
+    return None if count <= rate.limit else max(1, math.ceil(left_s))
+
+
+def _redis_hit(cache: RedisCache, base: str, rate: Rate) -> tuple[int, float]:
+    key = cache.make_and_validate_key(base)
+    # Django's RedisCache has no public accessor for its client; this one draws on the cache's connection pool.
+    count, left_ms = _WINDOW_HIT(keys=[key], args=[rate.period * 1000], client=cache._cache.get_client(key, write=True))
+    return count, left_ms / 1000
+
+
+def _memory_hit(cache: BaseCache, base: str, rate: Rate) -> tuple[int, float]:
+    """Process memory has no increment-with-expiry: the window's end is stored once (`add` is atomic) and names
+    the counter, so a new window starts at zero."""
+    now = time.time()
+    ends = cache.get_or_set(f"{base}:ends", lambda: now + rate.period, timeout=rate.period)
+    counter = f"{base}:{ends:.3f}"
+    cache.add(counter, 0, timeout=rate.period + 1)
+    try:
+        return cache.incr(counter), ends - now
+    except ValueError:  # the window ended between the two calls: this request opens nothing and is let through
+        return 0, 0.0
 
 
 def client_ip(*, peer: str | None, forwarded: str | None) -> str:

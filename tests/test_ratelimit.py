@@ -3,7 +3,9 @@
 The same limits through a live daphne, and the chat sockets' limits, are tested in tests/test_end_to_end.py.
 """
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -14,9 +16,12 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
-from chatbot.ratelimit import Rate, rate_parse
+from chatbot.ratelimit import Rate, rate_hit, rate_parse
 
 pytestmark = pytest.mark.django_db
+
+MEMORY = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit-test"}
+needs_redis = pytest.mark.skipif(not django_settings.REDIS_URL, reason="counts in Redis")
 
 
 @pytest.fixture
@@ -85,3 +90,53 @@ def test_anonymous_clients_are_counted_per_address_and_a_proxy_header_only_when_
 def test_rates_are_read_as_drf_writes_them_plus_multiples(value, rate):
     """DRF's "N/period" format, a period multiple ("5/10s"), and "off"."""
     assert rate_parse(value) == rate
+
+
+@pytest.fixture(params=["redis", "memory"])
+def counters(request, settings):
+    """The `ratelimit` cache in Redis (as configured) and in process memory (no REDIS_URL)."""
+    if request.param == "redis" and not settings.REDIS_URL:
+        pytest.skip("counts in Redis")
+    if request.param == "memory":
+        settings.CACHES = {**settings.CACHES, "ratelimit": MEMORY}
+    return request.param
+
+
+def test_a_concurrent_burst_lets_exactly_the_limit_through_until_the_window_ends(counters):
+    """Twenty requests at once, five allowed a second: five pass, the rest wait 1 s; after it, a new window."""
+    ident, rate = uuid.uuid4().hex, Rate(limit=5, period=1)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        waits = list(pool.map(lambda _: rate_hit(scope="test", ident=ident, rate=rate), range(20)))
+    assert waits.count(None) == 5 and waits.count(1) == 15
+    time.sleep(1.05)
+    assert [rate_hit(scope="test", ident=ident, rate=rate) for _ in range(6)] == [None] * 5 + [1]
+
+
+@needs_redis
+def test_a_request_is_one_redis_round_trip_and_its_window_one_expiring_key():
+    """What Redis receives per request, watched with MONITOR: one command; the window is one key that expires
+    with it (no counter outlives its window)."""
+    ident, rate = uuid.uuid4().hex, Rate(limit=3, period=60)
+    rate_hit(scope="test", ident=ident, rate=rate)  # loads the script into Redis once
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    with client.monitor() as monitor:
+        for _ in range(4):
+            rate_hit(scope="test", ident=ident, rate=rate)
+        client.echo(f"done-{ident}")
+        sent = []
+        for command in monitor.listen():
+            if f"done-{ident}" in command["command"]:
+                break
+            if ident in command["command"] and command["client_type"] != "lua":
+                sent.append(command["command"].split()[0])
+    assert sent == ["EVALSHA"] * 4
+    [key] = client.keys(f"charla:*rl:test:{ident}*")
+    assert 59_000 < client.pttl(key) <= 60_000 and int(client.get(key)) == 5
+
+
+def test_with_redis_unreachable_the_limit_fails_open(settings, caplog):
+    """No Redis, no count: every request is let through and a warning says so."""
+    unreachable = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    settings.CACHES = {**settings.CACHES, "ratelimit": unreachable}
+    assert [rate_hit(scope="test", ident="x", rate=Rate(limit=1, period=60)) for _ in range(3)] == [None] * 3
+    assert "rate limit test not counted, Redis unreachable" in caplog.text

@@ -23,7 +23,7 @@ from ..models import Conversation, Message
 from .actions import ActionCall, action_call_for, actions_run
 from .handoff import handoff_request
 from .publish import replies_publish
-from .rows import placeholders, rows_insert, rows_update
+from .rows import placeholders, rows_from_db, rows_write
 from .rules import next_seq
 
 
@@ -95,7 +95,6 @@ def _replies_store_round(
     deferred: list[Classified] = []
     conversation_ids = sorted({str(item.conversation_id) for item in classified})
     with _publishing_in_turn(conversation_ids), transaction.atomic():
-        _commit_without_waiting_for_disk()
         conversations = _conversations_locked(conversation_ids)
         rows = _turns_unanswered(list(conversations), list(by_id))
         unanswered: dict[Any, set[int]] = defaultdict(set)
@@ -132,26 +131,31 @@ def _replies_store_round(
 
 
 def _conversations_locked(conversation_ids: list[str]) -> dict[Any, Conversation]:
-    """The conversations, row-locked in primary-key order, each with its bot loaded.
+    """The conversations, row-locked in primary-key order, each with its bot: one statement, which also sets how
+    the transaction commits (_commit_setting).
 
-    Plain SQL through `raw()`: building these queries with the ORM cost more Python than a single turn's
-    answer has to spare (about 0.9 ms with the next read, docs/performance.md)."""
-    table, quote = Conversation._meta.db_table, connection.ops.quote_name
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    Plain SQL: building these queries with the ORM cost more Python than a single turn's answer has to spare
+    (about 0.9 ms with the next read, docs/performance.md)."""
+    quote = connection.ops.quote_name
+    lock = f" FOR UPDATE OF {quote('c')}" if connection.features.has_select_for_update_of else ""
     keys = [Conversation._meta.pk.get_db_prep_value(uuid.UUID(pk), connection) for pk in conversation_ids]
-    conversations = {
-        conversation.pk: conversation
-        for conversation in Conversation.objects.raw(
-            f"SELECT * FROM {quote(table)} WHERE id IN ({placeholders(keys)}) ORDER BY id{lock}", keys
+    bot_id = Conversation._meta.get_field("bot").column
+    columns = [f"c.{quote(field.column)}" for field in Conversation._meta.concrete_fields] + [
+        f"b.{quote(field.column)}" for field in Bot._meta.concrete_fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)}{_commit_setting()} FROM {quote(Conversation._meta.db_table)} c"
+            f" JOIN {quote(Bot._meta.db_table)} b ON b.{quote(Bot._meta.pk.column)} = c.{quote(bot_id)}"
+            f" WHERE c.{quote(Conversation._meta.pk.column)} IN ({placeholders(keys)}) ORDER BY 1{lock}",
+            keys,
         )
-    }
-    bot_ids = sorted({conversation.bot_id for conversation in conversations.values()})
-    bots = {bot.pk: bot for bot in Bot.objects.raw(
-        f"SELECT * FROM {quote(Bot._meta.db_table)} WHERE id IN ({placeholders(bot_ids)})", bot_ids
-    )} if bot_ids else {}  # fmt: skip
-    for conversation in conversations.values():
+        rows = cursor.fetchall()
+    conversations = rows_from_db(Conversation, rows)
+    bots = {bot.pk: bot for bot in rows_from_db(Bot, rows, start=len(Conversation._meta.concrete_fields))}
+    for conversation in conversations:
         conversation.bot = bots[conversation.bot_id]
-    return conversations
+    return {conversation.pk: conversation for conversation in conversations}
 
 
 def _turns_unanswered(conversation_ids: list[Any], message_ids: list[int]) -> list[Message]:
@@ -194,16 +198,18 @@ def _publishing_in_turn(conversation_ids: list[str]) -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", [keys])
 
 
-def _commit_without_waiting_for_disk() -> None:
+def _commit_setting() -> str:
     """An answer is derived data: its transaction commits without waiting for the WAL flush (about 4 ms here).
+    The setting is a column of the locked read (`set_config(…, true)` is `SET LOCAL`), not a statement of its own:
+    PostgreSQL reads it at commit.
 
     The visitor's message was committed durably before it was acknowledged. If PostgreSQL itself crashes within
     a fraction of a second of an answer, that answer is rolled back and the message is pending again, so the
     requeue sweep answers it again. CHARLA_ANSWER_SYNCHRONOUS_COMMIT=1 waits for the disk anyway.
     """
     if connection.vendor == "postgresql" and not settings.CHARLA_ANSWER_SYNCHRONOUS_COMMIT:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        return ", set_config('synchronous_commit', 'off', true)"
+    return ""
 
 
 class _Turns:
@@ -267,11 +273,12 @@ class _Turns:
         )
 
     def write(self) -> None:
-        if self.messages:
-            rows_update(self.messages, self.MESSAGE_FIELDS)
+        """The answered messages' and the conversations' updates and the replies' insert, in one round trip."""
+        updated = [(self.messages, self.MESSAGE_FIELDS)] if self.messages else []
+        if self.conversations:
+            updated.append((list(self.conversations.values()), ["last_seq", "state", "language", "updated_at"]))
+        rows_write(inserted=self.replies, updated=updated)
         if self.replies:
-            rows_insert(self.replies)
-            rows_update(list(self.conversations.values()), ["last_seq", "state", "language", "updated_at"])
             console = {reply.pk for reply in self.replies if reply.conversation.handoff != Conversation.Handoff.NONE}
             transaction.on_commit(partial(replies_publish, replies=self.replies, console=console))
         for conversation in self.handoffs:  # after the replies' publish: the visitor reads the answer first

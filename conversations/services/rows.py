@@ -1,5 +1,6 @@
-"""Rows written as plain SQL: the answer path's inserts and updates, cheaper than the ORM's bulk methods."""
+"""Rows written and read as plain SQL: the answer path's statements, cheaper than the ORM's bulk methods."""
 
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import connection
@@ -10,6 +11,61 @@ def rows_insert(rows: list[Any]) -> None:
     sets their keys: 0.1 ms less CPU than `create` for a visitor's message, 0.4 ms less than `bulk_create` for a
     batch of four replies. Defaults come from the model's constructor and each field's pre_save (auto_now_add),
     values go through get_db_prep_save; no save signals, like bulk_create."""
+    rows_write(inserted=rows, updated=[])
+
+
+def rows_update(rows: list[Any], fields: list[str]) -> None:
+    """What QuerySet.bulk_update does, as one plain UPDATE per row sent together (psycopg pipelines
+    executemany). bulk_update builds a CASE per field and row; in the answer worker it cost more CPU than the
+    model. Values go through each field's own conversion (get_db_prep_save); no save signals, like bulk_update."""
+    rows_write(inserted=[], updated=[(rows, fields)])
+
+
+def rows_write(*, inserted: list[Any], updated: list[tuple[list[Any], list[str]]]) -> None:
+    """The updates (rows_update's, each list of rows with the fields to write), then the insert (rows_insert's),
+    sent to PostgreSQL together and answered together: one round trip (psycopg's pipeline mode) where each would
+    take its own. The inserted rows get their keys once all have run. A single statement is a plain execute:
+    entering and draining the pipeline costs more than the statement's round trip."""
+    statements = (1 if inserted else 0) + sum(len(rows) for rows, _ in updated)
+    with connection.cursor() as updating, connection.cursor() as inserting:
+        together = statements > 1 and connection.vendor == "postgresql"
+        with connection.connection.pipeline() if together else nullcontext():
+            for rows, fields in updated:
+                sql, params = _update(rows, fields)
+                if len(params) == 1:
+                    updating.execute(sql, params[0])
+                else:
+                    updating.executemany(sql, params)
+            if inserted:
+                inserting.execute(*_insert(inserted))
+        keys = [key for (key,) in inserting.fetchall()] if inserted else []
+    for row, key in zip(inserted, keys, strict=True):
+        row.pk = key
+        row._state.adding, row._state.db = False, connection.alias
+
+
+def rows_from_db(model: type, rows: list[tuple], start: int = 0) -> list[Any]:
+    """Instances of `model` from rows whose columns from `start` on are its concrete fields, in order: what a
+    RawQuerySet does with each field's database converters, for one read that fills two models from a join."""
+    fields = model._meta.concrete_fields
+    names = [field.attname for field in fields]
+    converting = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if converters:
+            converting.append((start + index, column, converters))
+    instances = []
+    for row in rows:
+        values = list(row)
+        for index, column, converters in converting:
+            for converter in converters:
+                values[index] = converter(values[index], column, connection)
+        instances.append(model.from_db(connection.alias, names, values[start:start + len(fields)]))
+    return instances
+
+
+def _insert(rows: list[Any]) -> tuple[str, list[Any]]:
     meta = type(rows[0])._meta
     columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
     quote = connection.ops.quote_name
@@ -18,20 +74,10 @@ def rows_insert(rows: list[Any]) -> None:
         quote(meta.db_table), ", ".join(quote(column.column) for column in columns),
         ", ".join([row_placeholders] * len(rows)), quote(meta.pk.column),
     )  # fmt: skip
-    params = [column.get_db_prep_save(column.pre_save(row, True), connection) for row in rows for column in columns]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        keys = [key for (key,) in cursor.fetchall()]
-    for row, key in zip(rows, keys, strict=True):
-        row.pk = key
-        row._state.adding, row._state.db = False, connection.alias
+    return sql, [column.get_db_prep_save(column.pre_save(row, True), connection) for row in rows for column in columns]
 
 
-def rows_update(rows: list[Any], fields: list[str]) -> None:
-    """What QuerySet.bulk_update does, as one plain UPDATE per row sent together (psycopg pipelines
-    executemany). bulk_update builds a CASE per field and row; in the answer worker it cost more CPU than the
-    model. Values go through each field's own conversion (get_db_prep_save); no save signals, like bulk_update.
-    A single row is a plain execute: entering and draining psycopg's pipeline costs more than the statement."""
+def _update(rows: list[Any], fields: list[str]) -> tuple[str, list[list[Any]]]:
     meta = type(rows[0])._meta
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
@@ -40,11 +86,7 @@ def rows_update(rows: list[Any], fields: list[str]) -> None:
     )
     params = [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
               + [meta.pk.get_db_prep_save(row.pk, connection)] for row in rows]  # fmt: skip
-    with connection.cursor() as cursor:
-        if len(params) == 1:
-            cursor.execute(sql, params[0])
-        else:
-            cursor.executemany(sql, params)
+    return sql, params
 
 
 def placeholders(values: list[Any]) -> str:

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations import inference
 from conversations.inference import Entry
-from conversations.models import Message
+from conversations.models import Conversation, Message
 from conversations.services import message_receive, messages_answer_batch, session_open
 from tests.conversations.answering import entries_for
 
@@ -75,6 +75,53 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(trained_demo_bot):
         counts.append(len(queries))
         assert Message.objects.filter(reply_to__in=batch).count() == len(batch)
     assert counts[0] == counts[1], counts
+
+
+def _round_trips(trace: str) -> list[str]:
+    """What the client waited for, from libpq's trace: each simple query, and each pipeline's (or extended
+    query's) Sync, which ends its statements."""
+    sent = [line.split("\t") for line in trace.splitlines() if line.startswith("F\t")]
+    waited = [fields for fields in sent if fields[2] in ("Query", "Sync")]
+    return [fields[3].strip(' "')[:40] if fields[2] == "Query" else "(pipeline)" for fields in waited]
+
+
+@pytest.mark.django_db(transaction=True)  # the batch's own BEGIN and COMMIT, not a test's savepoints
+def test_a_batch_costs_eight_round_trips_to_postgresql(trained_demo_bot, tmp_path):
+    """Watched in libpq's trace: the production version, the advisory locks, BEGIN, the locked conversations with
+    their bots (one statement, which also sets the commit's durability), the unanswered turns, every write (the
+    messages, the conversations, the replies) in one pipeline, COMMIT, the advisory locks' release."""
+    warm = conversation_with(trained_demo_bot, ["hello"])
+    messages_answer_batch(entries=entries_for(warm))  # loads the model and the bot's dialogue settings once
+    batch = [m for _ in range(3) for m in conversation_with(trained_demo_bot, ["hello", "where is my order?"])]
+    connection.ensure_connection()
+    path = tmp_path / "libpq.trace"
+    with open(path, "w") as out:
+        connection.connection.pgconn.trace(out.fileno())
+        connection.connection.pgconn.set_trace_flags(1)  # no timestamps
+        try:
+            assert messages_answer_batch(entries=entries_for(batch)) == []
+        finally:
+            connection.connection.pgconn.untrace()
+    trips = _round_trips(path.read_text())
+    assert len(trips) == 8 and trips[2:3] == ["BEGIN"] and trips[5:7] == ["(pipeline)", "COMMIT"], trips
+    assert Message.objects.filter(reply_to__in=batch).count() == 6
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("durable", [False, True])
+def test_an_answer_commits_without_waiting_for_the_disk_unless_configured(demo_bot, settings, durable):
+    """The locked read sets the transaction's synchronous_commit: off, or left on with
+    CHARLA_ANSWER_SYNCHRONOUS_COMMIT."""
+    from conversations.services.replies import _conversations_locked
+
+    settings.CHARLA_ANSWER_SYNCHRONOUS_COMMIT = durable
+    session = session_open(bot=demo_bot, user_id=None, token=None, language="en")
+    with transaction.atomic(), connection.cursor() as cursor:
+        conversations = _conversations_locked([str(session.conversation_id)])
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == ("on" if durable else "off")
+    assert conversations[session.conversation_id].bot == demo_bot
+    assert conversations[session.conversation_id].state == Conversation.objects.get(pk=session.conversation_id).state
 
 
 class _Visitor(threading.Thread):
