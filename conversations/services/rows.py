@@ -1,6 +1,7 @@
 """Rows written and read as plain SQL: the answer path's statements, cheaper than the ORM's bulk methods."""
 
 from contextlib import nullcontext
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -45,48 +46,82 @@ def rows_write(*, inserted: list[Any], updated: list[tuple[list[Any], list[str]]
 
 
 def rows_from_db(model: type, rows: list[tuple], start: int = 0) -> list[Any]:
-    """Instances of `model` from rows whose columns from `start` on are its concrete fields, in order: what a
-    RawQuerySet does with each field's database converters, for one read that fills two models from a join."""
-    fields = model._meta.concrete_fields
-    names = [field.attname for field in fields]
-    converting = []
-    for index, field in enumerate(fields):
-        column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        if converters:
-            converting.append((start + index, column, converters))
+    """Instances of `model` from rows whose columns from `start` on are its concrete fields, in order (`columns`):
+    what a RawQuerySet does with each field's database converters, for one read that fills two models from a join.
+    The converters are looked up once per model and connection, not per call as a RawQuerySet does."""
+    names, converting = _converters(model, connection.ops)
+    stop = start + len(names)
+    alias = connection.alias
+    if not converting:
+        return [model.from_db(alias, names, row[start:stop]) for row in rows]
     instances = []
     for row in rows:
         values = list(row)
         for index, column, converters in converting:
             for converter in converters:
-                values[index] = converter(values[index], column, connection)
-        instances.append(model.from_db(connection.alias, names, values[start:start + len(fields)]))
+                values[start + index] = converter(values[start + index], column, connection)
+        instances.append(model.from_db(alias, names, values[start:stop]))
     return instances
 
 
+def columns(model: type, prefix: str = "") -> str:
+    """The model's concrete fields' columns, quoted, in field order (as rows_from_db reads them), each after
+    `prefix` (a table alias and its dot)."""
+    return _columns(model, prefix, connection.vendor)
+
+
+@lru_cache(maxsize=64)
+def _columns(model: type, prefix: str, vendor: str) -> str:
+    return ", ".join(f"{prefix}{connection.ops.quote_name(field.column)}" for field in model._meta.concrete_fields)
+
+
+@lru_cache(maxsize=64)  # per thread's connection (its `ops`): the converters are bound to it
+def _converters(model: type, ops: Any) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
+    fields = model._meta.concrete_fields
+    converting = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        converters = ops.get_db_converters(column) + field.get_db_converters(ops.connection)
+        if converters:
+            converting.append((index, column, converters))
+    return [field.attname for field in fields], converting
+
+
 def _insert(rows: list[Any]) -> tuple[str, list[Any]]:
-    meta = type(rows[0])._meta
-    columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
-    quote = connection.ops.quote_name
+    model = type(rows[0])
+    head, columns, tail = _insert_sql(model, connection.vendor)
     row_placeholders = f"({', '.join(['%s'] * len(columns))})"
-    sql = "INSERT INTO {} ({}) VALUES {} RETURNING {}".format(
-        quote(meta.db_table), ", ".join(quote(column.column) for column in columns),
-        ", ".join([row_placeholders] * len(rows)), quote(meta.pk.column),
-    )  # fmt: skip
+    sql = f"{head}{', '.join([row_placeholders] * len(rows))}{tail}"
     return sql, [column.get_db_prep_save(column.pre_save(row, True), connection) for row in rows for column in columns]
 
 
 def _update(rows: list[Any], fields: list[str]) -> tuple[str, list[list[Any]]]:
-    meta = type(rows[0])._meta
+    model = type(rows[0])
+    sql, columns = _update_sql(model, tuple(fields), connection.vendor)
+    pk = model._meta.pk
+    params = [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
+              + [pk.get_db_prep_save(row.pk, connection)] for row in rows]  # fmt: skip
+    return sql, params
+
+
+@lru_cache(maxsize=64)  # the statements' text, built once per model (and fields) rather than per batch
+def _insert_sql(model: type, vendor: str) -> tuple[str, list[Any], str]:
+    meta = model._meta
+    columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(column.column) for column in columns)}) VALUES "
+    return head, columns, f" RETURNING {quote(meta.pk.column)}"
+
+
+@lru_cache(maxsize=64)
+def _update_sql(model: type, fields: tuple[str, ...], vendor: str) -> tuple[str, list[Any]]:
+    meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
         quote(meta.db_table), ", ".join(f"{quote(column.column)} = %s" for column in columns), quote(meta.pk.column)
     )
-    params = [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
-              + [meta.pk.get_db_prep_save(row.pk, connection)] for row in rows]  # fmt: skip
-    return sql, params
+    return sql, columns
 
 
 def placeholders(values: list[Any]) -> str:
