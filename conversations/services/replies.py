@@ -142,7 +142,8 @@ def _conversations_locked(conversation_ids: list[str]) -> dict[Any, Conversation
     bot_id = Conversation._meta.get_field("bot").column
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns(Conversation, 'c.')}, {columns(Bot, 'b.')}{_commit_setting()} FROM {quote(Conversation._meta.db_table)} c"
+            f"SELECT {columns(Conversation, 'c.')}, {columns(Bot, 'b.')}{_commit_setting()}"
+            f" FROM {quote(Conversation._meta.db_table)} c"
             f" JOIN {quote(Bot._meta.db_table)} b ON b.{quote(Bot._meta.pk.column)} = c.{quote(bot_id)}"
             f" WHERE c.{quote(Conversation._meta.pk.column)} IN ({placeholders(keys)}) ORDER BY 1{lock}",
             keys,

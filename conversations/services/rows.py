@@ -4,7 +4,7 @@ from contextlib import nullcontext
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 def rows_insert(rows: list[Any]) -> None:
@@ -49,9 +49,10 @@ def rows_from_db(model: type, rows: list[tuple], start: int = 0) -> list[Any]:
     """Instances of `model` from rows whose columns from `start` on are its concrete fields, in order (`columns`):
     what a RawQuerySet does with each field's database converters, for one read that fills two models from a join.
     The converters are looked up once per model and connection, not per call as a RawQuerySet does."""
-    names, converting = _converters(model, connection.ops)
+    db = connections[DEFAULT_DB_ALIAS]  # the thread's connection itself: the `connection` proxy costs a lookup a use
+    names, converting = _converters(model, db.ops)
     stop = start + len(names)
-    alias = connection.alias
+    alias = db.alias
     if not converting:
         return [model.from_db(alias, names, row[start:stop]) for row in rows]
     instances = []
@@ -59,7 +60,7 @@ def rows_from_db(model: type, rows: list[tuple], start: int = 0) -> list[Any]:
         values = list(row)
         for index, column, converters in converting:
             for converter in converters:
-                values[start + index] = converter(values[start + index], column, connection)
+                values[start + index] = converter(values[start + index], column, db)
         instances.append(model.from_db(alias, names, values[start:stop]))
     return instances
 
@@ -89,18 +90,20 @@ def _converters(model: type, ops: Any) -> tuple[list[str], list[tuple[int, Any, 
 
 def _insert(rows: list[Any]) -> tuple[str, list[Any]]:
     model = type(rows[0])
-    head, columns, tail = _insert_sql(model, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]
+    head, columns, tail = _insert_sql(model, db.vendor)
     row_placeholders = f"({', '.join(['%s'] * len(columns))})"
     sql = f"{head}{', '.join([row_placeholders] * len(rows))}{tail}"
-    return sql, [column.get_db_prep_save(column.pre_save(row, True), connection) for row in rows for column in columns]
+    return sql, [column.get_db_prep_save(column.pre_save(row, True), db) for row in rows for column in columns]
 
 
 def _update(rows: list[Any], fields: list[str]) -> tuple[str, list[list[Any]]]:
     model = type(rows[0])
-    sql, columns = _update_sql(model, tuple(fields), connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, columns = _update_sql(model, tuple(fields), db.vendor)
     pk = model._meta.pk
-    params = [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
-              + [pk.get_db_prep_save(row.pk, connection)] for row in rows]  # fmt: skip
+    params = [[column.get_db_prep_save(getattr(row, column.attname), db) for column in columns]
+              + [pk.get_db_prep_save(row.pk, db)] for row in rows]  # fmt: skip
     return sql, params
 
 

@@ -197,4 +197,11 @@ def test_the_unanswered_turns_of_conversations_are_found_with_or_without_given_m
     second, _ = message_receive(conversation_id=session.conversation_id, text="thanks", client_id="2")
     Message.objects.filter(pk=first.pk).update(status=Message.Status.ANSWERED)
     assert [m.pk for m in _turns_unanswered([session.conversation_id], [])] == [second.pk]
-    assert [m.pk for m in _turns_unanswered([session.conversation_id], [first.pk])] == [first.pk, second.pk]
+    read = _turns_unanswered([session.conversation_id], [first.pk])
+    assert [m.pk for m in read] == [first.pk, second.pk]
+    fields = Message._meta.concrete_fields  # the plain read's instances are what the ORM loads, field by field
+    for message in read:
+        loaded = Message.objects.get(pk=message.pk)
+        assert [getattr(message, f.attname) for f in fields] == [getattr(loaded, f.attname) for f in fields]
+        assert (message._state.adding, message._state.db) == (False, "default")
+    assert isinstance(read[0].timings, dict) and read[0].created_at.tzinfo is not None
