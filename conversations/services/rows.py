@@ -91,18 +91,18 @@ def _converters(model: type, ops: Any) -> tuple[list[str], list[tuple[int, Any, 
 def _insert(rows: list[Any]) -> tuple[str, list[Any]]:
     model = type(rows[0])
     db = connections[DEFAULT_DB_ALIAS]
-    head, columns, tail = _insert_sql(model, db.vendor)
-    row_placeholders = f"({', '.join(['%s'] * len(columns))})"
+    head, saved, tail = _insert_sql(model, db.vendor)
+    row_placeholders = f"({', '.join(['%s'] * len(saved))})"
     sql = f"{head}{', '.join([row_placeholders] * len(rows))}{tail}"
-    return sql, [column.get_db_prep_save(column.pre_save(row, True), db) for row in rows for column in columns]
+    return sql, [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in saved]
 
 
 def _update(rows: list[Any], fields: list[str]) -> tuple[str, list[list[Any]]]:
     model = type(rows[0])
     db = connections[DEFAULT_DB_ALIAS]
-    sql, columns = _update_sql(model, tuple(fields), db.vendor)
+    sql, saved = _update_sql(model, tuple(fields), db.vendor)
     pk = model._meta.pk
-    params = [[column.get_db_prep_save(getattr(row, column.attname), db) for column in columns]
+    params = [[field.get_db_prep_save(getattr(row, field.attname), db) for field in saved]
               + [pk.get_db_prep_save(row.pk, db)] for row in rows]  # fmt: skip
     return sql, params
 
@@ -110,21 +110,21 @@ def _update(rows: list[Any], fields: list[str]) -> tuple[str, list[list[Any]]]:
 @lru_cache(maxsize=64)  # the statements' text, built once per model (and fields) rather than per batch
 def _insert_sql(model: type, vendor: str) -> tuple[str, list[Any], str]:
     meta = model._meta
-    columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
+    saved = [field for field in meta.concrete_fields if field is not meta.auto_field]
     quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(column.column) for column in columns)}) VALUES "
-    return head, columns, f" RETURNING {quote(meta.pk.column)}"
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in saved)}) VALUES "
+    return head, saved, f" RETURNING {quote(meta.pk.column)}"
 
 
 @lru_cache(maxsize=64)
 def _update_sql(model: type, fields: tuple[str, ...], vendor: str) -> tuple[str, list[Any]]:
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
+    saved = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        quote(meta.db_table), ", ".join(f"{quote(column.column)} = %s" for column in columns), quote(meta.pk.column)
+        quote(meta.db_table), ", ".join(f"{quote(field.column)} = %s" for field in saved), quote(meta.pk.column)
     )
-    return sql, columns
+    return sql, saved
 
 
 def placeholders(values: list[Any]) -> str:
