@@ -41,6 +41,28 @@ def _delete_flush(self, style, tables, *, reset_sequences=False, allow_cascade=F
 PostgresOperations.sql_flush = _delete_flush
 
 
+# The longest files (40 s to 2 min each in one process, `--durations`), run first: the two test processes
+# (`make test`, xdist's whole files in collection order) then finish together instead of one waiting on the other's
+# last long file. Only the order changes; a name that goes stale costs nothing.
+LONGEST_FIRST = (
+    "tests/intents/classifier/test_evaluation.py",
+    "tests/test_reliability.py",
+    "tests/browser/test_widget.py",
+    "tests/intents/classifier/test_onnx.py",
+    "tests/faults/test_redis_outage.py",
+    "tests/faults/test_postgres_restart.py",
+    "tests/test_load_shedding.py",
+    "tests/test_rest_channel.py",
+    "tests/test_settings.py",
+    "tests/monitoring/test_health.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))  # stable: files keep their order
+
+
 @pytest.fixture(scope="session")
 def demo_definition() -> dict:
     return json.loads(DEMO_BOT_FILE.read_text(encoding="utf-8"))
