@@ -73,4 +73,4 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/charla} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p tests.redis_per_worker -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

@@ -1,8 +1,9 @@
 """One Redis database per pytest-xdist worker (`make test` runs two): the answer stream, the channel layer's groups,
 Celery's queues and the limits' counters are per database, so two workers' live stacks never take each other's work.
 
-Worker `gwN` uses the database of REDIS_URL plus N. Loaded with `-p` (pyproject.toml's addopts), so it runs before
-pytest-django reads the settings; xdist names the worker in the environment before that. PostgreSQL needs nothing:
+Worker `gwN` uses the database of REDIS_URL plus N. `make test` loads it with `-p` beside `-n`, so it runs before
+pytest-django reads the settings (xdist names the worker in the environment before that); `-p` needs the repository
+root on sys.path, which `python -m pytest` gives. A run in one process needs none of this. PostgreSQL needs nothing:
 pytest-django gives each worker its own test database.
 """
 
